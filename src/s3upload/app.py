@@ -1,0 +1,89 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+
+from s3upload import __version__
+from s3upload.db.session import make_engine, make_sessionmaker
+from s3upload.errors import install_error_handlers
+from s3upload.files.router import router as files_router
+from s3upload.health import router as health_router
+from s3upload.logs import AccessLogMiddleware, setup_logging
+from s3upload.settings import Settings
+from s3upload.store.client import ObjectStore
+from s3upload.uploads.router import router as uploads_router
+
+DESCRIPTION = """
+Direct-to-S3 uploads through signed URLs. The service never carries file bytes: it checks
+each file against a profile, signs where to send it, and records the upload's status,
+setting `uploaded` only after it has verified the object in the store.
+
+Every route except the health checks needs `Authorization: Bearer <JWT>`. Errors have the
+shape `{"error": "<code>", "message": "<sentence>", "details": ...}`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app around one validated settings object."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database)
+        store = ObjectStore(settings.s3)
+        await store.start()
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.store = store
+        try:
+            yield
+        finally:
+            await store.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="s3upload",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(uploads_router)
+    app.include_router(files_router)
+    app.include_router(health_router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=3600,
+        )
+    app.add_middleware(AccessLogMiddleware)
+
+    @app.get("/", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="s3upload API")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="s3upload API")
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Entry point for ASGI servers: settings from the environment, JSON logs."""
+    settings = Settings()
+    setup_logging(settings.log_level)
+    return create_app(settings)

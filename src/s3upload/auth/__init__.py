@@ -1,0 +1,1 @@
+"""Authentication (JWT) and the current-user dependency."""

@@ -1,0 +1,28 @@
+"""FastAPI dependencies for the caller's identity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from s3upload.auth.tokens import User, verify
+from s3upload.errors import Unauthorized
+
+bearer = HTTPBearer(auto_error=False, description="A JWT whose `sub` owns the uploads.")
+
+
+def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User:
+    """The verified caller; 401 with `WWW-Authenticate: Bearer` otherwise."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("A bearer token is required.", code="missing_token")
+    user = verify(credentials.credentials, request.app.state.settings.auth)
+    request.state.owner = user.owner  # for the access log
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]

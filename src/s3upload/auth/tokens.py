@@ -1,0 +1,79 @@
+"""JWT verification and minting."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from s3upload.errors import Unauthorized
+from s3upload.settings import AuthSettings
+
+
+@dataclass(frozen=True)
+class User:
+    """The caller, as the token says."""
+
+    owner: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    def has(self, role: str) -> bool:
+        """Whether the caller holds `role`."""
+        return role in self.roles
+
+
+def verify(token: str, settings: AuthSettings) -> User:
+    """Check signature, expiry, not-before, issuer and audience; return the caller."""
+    options: dict[str, Any] = {"require": ["exp", settings.owner_claim]}
+    try:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=settings.jwt_algorithms,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            leeway=settings.leeway,
+            options={**options, "verify_aud": settings.audience is not None},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("The token has expired.", code="token_expired") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("The token is not valid.", code="invalid_token") from exc
+    owner = claims.get(settings.owner_claim)
+    if not isinstance(owner, str) or not owner or len(owner) > 255:
+        raise Unauthorized("The token names no owner.", code="invalid_token")
+    roles = claims.get(settings.roles_claim) or []
+    if isinstance(roles, str):
+        roles = roles.split()
+    if not isinstance(roles, list):
+        raise Unauthorized("The token's roles claim is not a list.", code="invalid_token")
+    return User(owner=owner, roles=frozenset(str(r) for r in roles))
+
+
+def mint(
+    settings: AuthSettings,
+    *,
+    subject: str,
+    roles: list[str] | None = None,
+    ttl: int = 3600,
+    now: float | None = None,
+) -> str:
+    """Sign an HS256 token for `subject` (development and tests)."""
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {
+        settings.owner_claim: subject,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + ttl,
+        "jti": uuid.uuid4().hex,
+    }
+    if roles:
+        claims[settings.roles_claim] = roles
+    if settings.issuer:
+        claims["iss"] = settings.issuer
+    if settings.audience:
+        claims["aud"] = settings.audience
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")

@@ -1,0 +1,105 @@
+"""The `s3upload` command: serve, migrate, token, bucket set-up."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+from pydantic import ValidationError
+
+from s3upload.settings import Settings
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or one clear error line and exit code 2."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            click.echo(f"s3upload: invalid setting {where}: {err['msg']}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """s3upload: direct-to-S3 uploads through signed URLs."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+def serve(host: str, port: int, workers: int, reload: bool) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    load_settings()  # refuse to start on bad settings before uvicorn forks workers
+    uvicorn.run(
+        "s3upload.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@main.command()
+@click.option("--revision", default="head", show_default=True, help="Upgrade to this revision.")
+@click.option("--downgrade", "down", default=None, help="Downgrade to this revision instead.")
+def migrate(revision: str, down: str | None) -> None:
+    """Apply database migrations."""
+    from s3upload.db import migrate as m
+
+    url = load_settings().database.url
+    if down:
+        m.downgrade(url, down)
+    else:
+        m.upgrade(url, revision)
+    click.echo(f"database at {url.split('@')[-1]} is at {down or revision}")
+
+
+@main.command()
+@click.argument("subject", default="dev-user")
+@click.option("--role", "roles", multiple=True, help="Add a role (repeatable).")
+@click.option("--ttl", default=86400, show_default=True, help="Lifetime in seconds.")
+def token(subject: str, roles: tuple[str, ...], ttl: int) -> None:
+    """Mint an HS256 token for SUBJECT with the configured secret (development)."""
+    from s3upload.auth.tokens import mint
+
+    click.echo(mint(load_settings().auth, subject=subject, roles=list(roles), ttl=ttl))
+
+
+@main.group()
+def bucket() -> None:
+    """Object store bucket commands."""
+
+
+@bucket.command("setup")
+def bucket_setup() -> None:
+    """Create the bucket if missing and apply CORS for the configured browser origins."""
+    from s3upload.errors import AppError
+    from s3upload.store.client import ObjectStore
+
+    settings = load_settings()
+
+    async def run() -> bool:
+        store = ObjectStore(settings.s3)
+        await store.start()
+        try:
+            return await store.ensure_bucket(cors_origins=settings.cors_origins)
+        finally:
+            await store.close()
+
+    try:
+        created = asyncio.run(run())
+    except AppError as exc:
+        click.echo(f"s3upload: {exc.message}", err=True)
+        sys.exit(1)
+    verb = "created" if created else "exists"
+    click.echo(f"bucket {settings.s3.bucket} {verb}; CORS origins: {settings.cors_origins or '-'}")

@@ -1,0 +1,69 @@
+"""The tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from s3upload.db.types import UTCDateTime
+from s3upload.uploads.states import Status
+
+# Constraint names are fixed so migrations can name what they drop.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+_STATUSES = ", ".join(f"'{s.value}'" for s in Status)
+
+
+class Upload(Base):
+    """One upload: what was promised, where it goes, and how far it got."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_STATUSES})", name="status"),
+        CheckConstraint("strategy IN ('single', 'multipart')", name="strategy"),
+        CheckConstraint("file_size > 0", name="file_size_positive"),
+        # Keyset pagination of one owner's uploads, newest first.
+        Index("ix_uploads_owner_created", "owner", "created_at", "id"),
+        # The sweeper looks for pending uploads past their window.
+        Index("ix_uploads_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    key: Mapped[str] = mapped_column(String(1024), unique=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_type: Mapped[str] = mapped_column(String(255))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    strategy: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(8))
+    profile: Mapped[str] = mapped_column(String(64))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    checksum_algorithm: Mapped[str | None] = mapped_column(String(16))
+    checksum_value: Mapped[str | None] = mapped_column(String(128))
+    store_upload_id: Mapped[str | None] = mapped_column(Text)
+    part_size: Mapped[int | None] = mapped_column(BigInteger)
+    part_count: Mapped[int | None] = mapped_column(Integer)
+    etag: Mapped[str | None] = mapped_column(String(128))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

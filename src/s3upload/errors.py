@@ -1,0 +1,166 @@
+"""Errors that carry their own status and code, and the one place that renders them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("s3upload.errors")
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error response."""
+
+    error: str
+    message: str
+    details: Any | None = None
+
+
+class AppError(Exception):
+    """Base of every error the service answers on purpose."""
+
+    status = 500
+    code = "internal_error"
+    headers: dict[str, str] | None = None
+
+    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        if code is not None:
+            self.code = code
+
+
+class BadRequest(AppError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class TooLarge(AppError):
+    status, code = 413, "file_too_large"
+
+
+class UnsupportedType(AppError):
+    status, code = 415, "unsupported_file_type"
+
+
+class Invalid(AppError):
+    status, code = 422, "validation_error"
+
+
+class StoreRejected(AppError):
+    """The object store answered, but refused (bad credentials, missing bucket)."""
+
+    status, code = 502, "object_store_error"
+
+
+class StoreUnavailable(AppError):
+    """The object store could not be reached."""
+
+    status, code = 503, "object_store_unavailable"
+    headers = {"Retry-After": "5"}
+
+
+class DatabaseUnavailable(AppError):
+    """The database could not be reached."""
+
+    status, code = 503, "database_unavailable"
+    headers = {"Retry-After": "5"}
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """Render one error in the contract's shape."""
+    body: dict[str, Any] = {"error": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Validation errors without the echoed input (it may be huge or hold secrets)."""
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in exc.errors()
+    ]
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Make every error, ours or the framework's, answer in the contract's shape."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        if exc.status >= 500:
+            log.warning("%s: %s", exc.code, exc.message, exc_info=exc.__cause__ is not None)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = _validation_details(exc)
+        if any(d["type"] in ("json_invalid", "model_attributes_type") for d in details):
+            return error_response(
+                400, "invalid_json", "The request body is not the JSON object expected.", details
+            )
+        first = details[0] if details else {"loc": [], "msg": "invalid"}
+        where = ".".join(str(p) for p in first["loc"][1:]) or "request"
+        return error_response(422, "validation_error", f"{where}: {first['msg']}", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        err = DatabaseUnavailable("The database is unavailable; try again shortly.")
+        return error_response(err.status, err.code, err.message, headers=err.headers)
+
+    @app.exception_handler(OSError)
+    async def _os_error(request: Request, exc: OSError) -> JSONResponse:
+        # Raised by asyncpg when PostgreSQL refuses the connection, before SQLAlchemy wraps it.
+        log.warning("connection failure: %s", type(exc).__name__)
+        err = DatabaseUnavailable("The database is unavailable; try again shortly.")
+        return error_response(err.status, err.code, err.message, headers=err.headers)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "An internal error occurred.")

@@ -1,0 +1,1 @@
+"""Files: list, get, download and delete the caller's uploads."""

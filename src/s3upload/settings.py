@@ -1,0 +1,141 @@
+"""Settings: one validated object, read from the environment (and `.env`) at start-up."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GiB = 1024**3
+TiB = 1024**4
+DEFAULT_JWT_SECRET = "development-secret-do-not-use-in-production"  # noqa: S105
+
+
+class Profile(BaseModel):
+    """A named upload policy: what may be uploaded, how big, under which prefix."""
+
+    allowed_types: list[str] = Field(
+        default_factory=lambda: ["*/*"],
+        description="Allowed content types; `image/*` and `*/*` wildcards work.",
+    )
+    max_size: int = Field(default=5 * TiB, gt=0, le=5 * TiB, description="Largest file, bytes.")
+    key_prefix: str = Field(default="uploads", pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+    url_expires: int = Field(default=3600, ge=60, le=604800, description="Signed URL lifetime, s.")
+    cache_control: str | None = Field(default=None, max_length=200)
+    required_role: str | None = None
+    metadata_keys: list[str] | None = Field(
+        default=None, description="Allowed metadata keys; null allows any well-formed key."
+    )
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _no_dot_segments(cls, value: str) -> str:
+        if ".." in value.split("/") or value.endswith("/"):
+            raise ValueError("key_prefix must not contain '..' segments or end with '/'")
+        return value
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the records live."""
+
+    model_config = SettingsConfigDict(env_prefix="DATABASE_", extra="ignore")
+
+    url: str = "sqlite+aiosqlite:///./s3upload.db"
+    pool_size: int = 10
+    pool_timeout: float = Field(default=5.0, description="Seconds to wait for a connection.")
+    echo: bool = False
+
+
+class S3Settings(BaseSettings):
+    """The object store. Credentials come from the standard AWS chain, never from here."""
+
+    model_config = SettingsConfigDict(env_prefix="S3_", extra="ignore")
+
+    endpoint_url: str | None = Field(default=None, description="Null means AWS S3.")
+    public_endpoint_url: str | None = Field(
+        default=None, description="Endpoint clients reach; URLs are signed for it."
+    )
+    region: str = "us-east-1"
+    bucket: str = "s3upload"
+    path_style: bool | None = Field(
+        default=None, description="Path-style addressing; default on for non-AWS endpoints."
+    )
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    max_attempts: int = 2
+    health_ttl: float = Field(
+        default=5.0, ge=0, description="Seconds a successful bucket check is trusted."
+    )
+    checksum_algorithms: list[str] = Field(
+        default_factory=lambda: ["MD5", "SHA256", "SHA1", "CRC32", "CRC32C"],
+        description="Checksums clients may declare; limit to MD5 on stores without "
+        "flexible checksums (Ceph RGW before Reef).",
+    )
+    single_part_max: int = Field(default=5 * GiB, gt=0, le=5 * GiB)
+
+    @property
+    def signing_endpoint(self) -> str | None:
+        """The endpoint signed URLs point at."""
+        return self.public_endpoint_url or self.endpoint_url
+
+    @property
+    def use_path_style(self) -> bool:
+        """Path-style unless told otherwise or talking to AWS."""
+        if self.path_style is not None:
+            return self.path_style
+        return self.endpoint_url is not None
+
+
+class AuthSettings(BaseSettings):
+    """JWT verification."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")
+
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    issuer: str | None = None
+    audience: str | None = None
+    owner_claim: str = "sub"
+    roles_claim: str = "roles"
+    leeway: int = Field(default=30, ge=0, le=300, description="Clock skew allowed, seconds.")
+
+
+class Settings(BaseSettings):
+    """Everything the service is configured with."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_nested_delimiter="__"
+    )
+
+    environment: Literal["development", "test", "production"] = "production"
+    log_level: str = "INFO"
+    cors_origins: list[str] = Field(default_factory=list)
+    upload_window: int = Field(
+        default=86400, ge=60, description="Seconds a multipart upload may stay pending."
+    )
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    profiles: dict[str, Profile] = Field(default_factory=lambda: {"default": Profile()})
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if "default" not in self.profiles:
+            raise ValueError("profiles must define a 'default' profile")
+        if self.environment != "development":
+            secret = self.auth.jwt_secret
+            if any(a.startswith("HS") for a in self.auth.jwt_algorithms) and (
+                secret == DEFAULT_JWT_SECRET or len(secret) < 32
+            ):
+                raise ValueError(
+                    "AUTH_JWT_SECRET is the development default or shorter than 32 characters;"
+                    " set a real secret or ENVIRONMENT=development"
+                )
+        unknown = set(self.s3.checksum_algorithms) - set(CHECKSUM_ALGORITHMS)
+        if unknown:
+            raise ValueError(f"unknown checksum algorithms: {sorted(unknown)}")
+        return self
+
+
+CHECKSUM_ALGORITHMS = ("MD5", "SHA256", "SHA1", "CRC32", "CRC32C")

@@ -1,0 +1,194 @@
+"""The one abstraction over the object store: an async S3 client that speaks in our errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore import exceptions as bc
+
+from s3upload.errors import StoreRejected, StoreUnavailable
+from s3upload.settings import S3Settings
+from s3upload.store.signer import Credentials, Signer
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+_CHECKSUM_FIELDS = {
+    "ChecksumSHA256": "SHA256",
+    "ChecksumSHA1": "SHA1",
+    "ChecksumCRC32": "CRC32",
+    "ChecksumCRC32C": "CRC32C",
+}
+_UNAVAILABLE_CODES = {"ServiceUnavailable", "SlowDown", "InternalError", "503", "500"}
+_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"}
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a HEAD tells about a stored object."""
+
+    size: int
+    content_type: str
+    etag: str
+    checksums: dict[str, str] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def _code(exc: bc.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def translate(exc: Exception, bucket: str) -> Exception:
+    """Turn a botocore failure into the error the client should see."""
+    if isinstance(exc, bc.NoCredentialsError | bc.PartialCredentialsError):
+        return StoreRejected("The object store credentials are missing on the server.")
+    if isinstance(exc, bc.ClientError):
+        code = _code(exc)
+        if code in ("NoSuchBucket",):
+            return StoreRejected(f"The object store bucket '{bucket}' does not exist.")
+        if code in _CREDENTIAL_CODES:
+            return StoreRejected("The object store refused the service's credentials.")
+        if code in _UNAVAILABLE_CODES:
+            return StoreUnavailable("The object store is unavailable; try again shortly.")
+        return StoreRejected(f"The object store answered with an error ({code or 'unknown'}).")
+    return StoreUnavailable("The object store is unreachable; try again shortly.")
+
+
+class ObjectStore:
+    """Async S3 operations on one bucket, plus the signer for its public endpoint."""
+
+    def __init__(self, settings: S3Settings) -> None:
+        self.settings = settings
+        self.bucket = settings.bucket
+        self.signer = Signer(
+            endpoint_url=settings.signing_endpoint,
+            region=settings.region,
+            bucket=settings.bucket,
+            path_style=settings.use_path_style,
+        )
+        self._stack = AsyncExitStack()
+        self._session = get_session()
+        self._client: S3Client | None = None
+        self._healthy_until = 0.0
+
+    async def start(self) -> None:
+        """Open the HTTP connection pool."""
+        config = AioConfig(
+            signature_version="s3v4",
+            s3={"addressing_style": "path" if self.settings.use_path_style else "virtual"},
+            connect_timeout=self.settings.connect_timeout,
+            read_timeout=self.settings.read_timeout,
+            retries={"max_attempts": self.settings.max_attempts, "mode": "standard"},
+            # Stores without flexible checksums (RGW before Reef) choke on the new defaults.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        self._client = await self._stack.enter_async_context(
+            self._session.create_client(
+                "s3",
+                endpoint_url=self.settings.endpoint_url,
+                region_name=self.settings.region,
+                config=config,
+            )
+        )
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._stack.aclose()
+        self._client = None
+
+    @property
+    def client(self) -> S3Client:
+        """The underlying aiobotocore client (for store operations not wrapped here)."""
+        if self._client is None:
+            raise RuntimeError("ObjectStore.start() was not called")
+        return self._client
+
+    @asynccontextmanager
+    async def _calls(self) -> AsyncIterator[None]:
+        """Translate botocore failures at the boundary."""
+        try:
+            yield
+        except (bc.BotoCoreError, bc.ClientError) as exc:
+            raise translate(exc, self.bucket) from exc
+
+    async def credentials(self) -> Credentials:
+        """Current credentials from the AWS chain (refreshed when they near expiry)."""
+        async with self._calls():
+            creds = await self._session.get_credentials()
+            if creds is None:
+                raise bc.NoCredentialsError()
+            frozen = await creds.get_frozen_credentials()
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    async def check(self, *, force: bool = False) -> None:
+        """Make sure the bucket answers; a success is trusted for `health_ttl` seconds."""
+        now = time.monotonic()
+        if not force and now < self._healthy_until:
+            return
+        async with self._calls():
+            await self.client.head_bucket(Bucket=self.bucket)
+        self._healthy_until = now + self.settings.health_ttl
+
+    async def head(self, key: str, *, checksums: bool = False) -> ObjectInfo | None:
+        """HEAD an object; None when it does not exist."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if checksums:
+            kwargs["ChecksumMode"] = "ENABLED"
+        try:
+            async with self._calls():
+                resp = await self.client.head_object(**kwargs)
+        except StoreRejected as exc:
+            if isinstance(exc.__cause__, bc.ClientError) and _code(exc.__cause__) in (
+                "404",
+                "NoSuchKey",
+                "NotFound",
+            ):
+                return None
+            raise
+        return ObjectInfo(
+            size=int(resp["ContentLength"]),
+            content_type=resp.get("ContentType", ""),
+            etag=resp.get("ETag", "").strip('"'),
+            checksums={alg: str(resp[f]) for f, alg in _CHECKSUM_FIELDS.items() if resp.get(f)},
+            metadata=dict(resp.get("Metadata", {})),
+        )
+
+    async def delete(self, key: str) -> None:
+        """Delete an object (no error if it is already gone)."""
+        async with self._calls():
+            await self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    async def ensure_bucket(self, *, cors_origins: list[str]) -> bool:
+        """Create the bucket if missing and apply CORS for browser uploads; True if created."""
+        created = False
+        async with self._calls():
+            try:
+                await self.client.head_bucket(Bucket=self.bucket)
+            except bc.ClientError as exc:
+                if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                    raise
+                await self.client.create_bucket(Bucket=self.bucket)
+                created = True
+            if cors_origins:
+                await self.client.put_bucket_cors(
+                    Bucket=self.bucket,
+                    CORSConfiguration={
+                        "CORSRules": [
+                            {
+                                "AllowedOrigins": cors_origins,
+                                "AllowedMethods": ["PUT", "POST", "GET", "HEAD"],
+                                "AllowedHeaders": ["*"],
+                                "ExposeHeaders": ["ETag"],
+                                "MaxAgeSeconds": 3600,
+                            }
+                        ]
+                    },
+                )
+        return created

@@ -1,0 +1,1 @@
+"""Uploads: create, sign, verify, and move through the state machine."""

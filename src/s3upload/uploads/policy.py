@@ -1,0 +1,153 @@
+"""What may be uploaded: profiles, content types, metadata, checksums, and key naming."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+import uuid
+from datetime import datetime
+
+from s3upload.auth.tokens import User
+from s3upload.errors import Forbidden, Invalid, TooLarge, UnsupportedType
+from s3upload.settings import Profile, Settings
+
+# RFC 6838 type/subtype, with optional `; name=value` parameters.
+_TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+MIME_RE = re.compile(
+    rf"^{_TOKEN}/{_TOKEN}(?:\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[\x20-\x21\x23-\x7e]*\"))*$"
+)
+META_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+META_VALUE_RE = re.compile(r"^[\x20-\x7e]*$")
+META_MAX_BYTES = 2048  # S3's limit on user metadata
+# Bidirectional overrides can make "gpj.exe" display as "exe.jpg".
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+DIGEST_BYTES = {"MD5": 16, "SHA256": 32, "SHA1": 20, "CRC32": 4, "CRC32C": 4}
+SAFE_NAME_MAX = 120
+
+
+def clean_file_name(value: str) -> str:
+    """Trim and check a client-given file name; raises ValueError with the reason."""
+    name = unicodedata.normalize("NFC", value.strip())
+    if not name:
+        raise ValueError("must not be empty")
+    if len(name) > 255:
+        raise ValueError("must be at most 255 characters")
+    if any(unicodedata.category(c) == "Cc" or c in _BIDI for c in name):
+        raise ValueError("must not contain control characters")
+    return name
+
+
+def essence(mime: str) -> str:
+    """`Type/Sub; charset=x` -> `type/sub`."""
+    return mime.split(";", 1)[0].strip().lower()
+
+
+def type_allowed(mime: str, patterns: list[str]) -> bool:
+    """Whether a content type matches one of the profile's patterns (`image/*`, `*/*`)."""
+    main, _, sub = essence(mime).partition("/")
+    for pattern in patterns:
+        p_main, _, p_sub = pattern.lower().partition("/")
+        if p_main in ("*", main) and p_sub in ("*", sub):
+            return True
+    return False
+
+
+def safe_name(file_name: str) -> str:
+    """The original name reduced to `[A-Za-z0-9._-]`, short enough for a key."""
+    ascii_name = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode()
+    ascii_name = ascii_name.replace("/", "-").replace("\\", "-")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name)
+    name = re.sub(r"-{2,}", "-", name)
+    name = re.sub(r"\.{2,}", ".", name).strip(".-_")
+    if len(name) > SAFE_NAME_MAX:
+        stem, dot, ext = name.rpartition(".")
+        if dot and 0 < len(ext) <= 16:
+            name = f"{stem[: SAFE_NAME_MAX - len(ext) - 1].rstrip('.-_')}.{ext}"
+        else:
+            name = name[:SAFE_NAME_MAX].rstrip(".-_")
+    return name or "file"
+
+
+def object_key(profile: Profile, upload_id: uuid.UUID, file_name: str, now: datetime) -> str:
+    """`<prefix>/<yyyy>/<mm>/<id>/<safe-name>`: the id makes it unique, the name readable."""
+    return f"{profile.key_prefix}/{now:%Y}/{now:%m}/{upload_id}/{safe_name(file_name)}"
+
+
+def pick_profile(settings: Settings, name: str, user: User) -> Profile:
+    """The named profile, if it exists and the caller may use it."""
+    profile = settings.profiles.get(name)
+    if profile is None:
+        raise Invalid(
+            f"Unknown profile '{name}'.",
+            code="unknown_profile",
+            details={"profiles": sorted(settings.profiles)},
+        )
+    if profile.required_role and not user.has(profile.required_role):
+        raise Forbidden(
+            f"Profile '{name}' needs the '{profile.required_role}' role.", code="role_required"
+        )
+    return profile
+
+
+def check_file(profile: Profile, name: str, *, file_type: str, file_size: int) -> None:
+    """Type and size against the profile: 415 and 413."""
+    if not type_allowed(file_type, profile.allowed_types):
+        raise UnsupportedType(
+            f"Files of type '{essence(file_type)}' are not allowed in profile '{name}'.",
+            details={"allowedTypes": profile.allowed_types},
+        )
+    if file_size > profile.max_size:
+        raise TooLarge(
+            f"The file is {file_size} bytes; profile '{name}' allows at most "
+            f"{profile.max_size} bytes.",
+            details={"maxSize": profile.max_size},
+        )
+
+
+def check_metadata(profile: Profile, metadata: dict[str, str]) -> dict[str, str]:
+    """Lower-case keys, well-formed ASCII values, allowed keys, within S3's 2 KB."""
+    clean: dict[str, str] = {}
+    for raw_key, value in metadata.items():
+        key = raw_key.lower()
+        if not META_KEY_RE.match(key):
+            raise Invalid(
+                f"Metadata key '{raw_key[:64]}' must be 1-64 characters of a-z, 0-9, '-' or '_'.",
+                code="invalid_metadata",
+            )
+        if not META_VALUE_RE.match(value):
+            raise Invalid(
+                f"Metadata value of '{key}' must be printable ASCII (no line breaks).",
+                code="invalid_metadata",
+            )
+        if profile.metadata_keys is not None and key not in profile.metadata_keys:
+            raise Invalid(
+                f"Metadata key '{key}' is not allowed.",
+                code="invalid_metadata",
+                details={"allowedKeys": profile.metadata_keys},
+            )
+        clean[key] = value
+    if sum(len(k) + len(v) for k, v in clean.items()) > META_MAX_BYTES:
+        raise Invalid("Metadata must total at most 2048 bytes.", code="invalid_metadata")
+    return clean
+
+
+def check_checksum(settings: Settings, algorithm: str, value: str) -> str:
+    """A declared checksum: an algorithm the store verifies and a base64 digest of its size."""
+    if algorithm not in settings.s3.checksum_algorithms:
+        raise Invalid(
+            f"Checksum algorithm {algorithm} is not verified by this object store.",
+            code="unsupported_checksum",
+            details={"algorithms": settings.s3.checksum_algorithms},
+        )
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Invalid("checksum.value must be base64.", code="invalid_checksum") from exc
+    if len(digest) != DIGEST_BYTES[algorithm]:
+        raise Invalid(
+            f"A {algorithm} checksum is {DIGEST_BYTES[algorithm]} bytes, not {len(digest)}.",
+            code="invalid_checksum",
+        )
+    return base64.b64encode(digest).decode()

@@ -1,0 +1,152 @@
+"""Request and response bodies of the upload routes (camelCase on the wire)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from s3upload.settings import CHECKSUM_ALGORITHMS
+from s3upload.uploads.policy import MIME_RE, clean_file_name
+from s3upload.uploads.states import Status
+
+ChecksumAlgorithm = Literal["MD5", "SHA256", "SHA1", "CRC32", "CRC32C"]
+assert set(ChecksumAlgorithm.__args__) == set(CHECKSUM_ALGORITHMS)  # type: ignore[attr-defined]
+
+
+class Camel(BaseModel):
+    """camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class RequestBody(Camel):
+    """Request bodies refuse unknown fields, so a typo is an error rather than a default."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class Checksum(Camel):
+    """A checksum of the whole file, base64 of the raw digest."""
+
+    algorithm: ChecksumAlgorithm
+    value: str = Field(min_length=4, max_length=128)
+
+
+class FileFields(RequestBody):
+    """The file a client wants to upload."""
+
+    file_name: str = Field(
+        max_length=1024,
+        description="Original name, 1-255 characters after trimming, no control characters.",
+        examples=["holiday.mp4"],
+    )
+    file_type: str = Field(
+        max_length=255, description="MIME type, e.g. `image/png`.", examples=["video/mp4"]
+    )
+    file_size: int = Field(strict=True, gt=0, description="Size in bytes.", examples=[7340032])
+    method: Literal["PUT", "POST"] = Field(
+        default="PUT", description="PUT with signed headers, or an HTML-form POST with a policy."
+    )
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=32,
+        description="Stored as `x-amz-meta-*`; printable ASCII, 2 KB in all.",
+    )
+
+    @field_validator("file_name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return clean_file_name(value)
+
+    @field_validator("file_type")
+    @classmethod
+    def _type(cls, value: str) -> str:
+        value = value.strip()
+        if not MIME_RE.match(value):
+            raise ValueError("must be a MIME type such as 'image/png'")
+        return value
+
+
+class PresignRequest(FileFields):
+    """Body of `POST /presigned-url`."""
+
+
+class CreateUpload(FileFields):
+    """Body of `POST /uploads`."""
+
+    profile: str = Field(default="default", max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    checksum: Checksum | None = None
+
+
+class StatusUpdate(RequestBody):
+    """Body of `PUT /file-status`: exactly one of `id` or `key`, and the wanted status."""
+
+    id: uuid.UUID | None = None
+    key: str | None = Field(default=None, max_length=1024)
+    status: Status
+    reason: str | None = Field(
+        default=None, max_length=1000, description="Why, when setting `failed`."
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> StatusUpdate:
+        if (self.id is None) == (self.key is None):
+            raise ValueError("give exactly one of 'id' or 'key'")
+        return self
+
+
+class SingleTarget(Camel):
+    """Where and how to send the bytes in one request."""
+
+    method: Literal["PUT", "POST"]
+    url: str
+    headers: dict[str, str] | None = Field(
+        default=None, description="PUT: send exactly these headers."
+    )
+    fields: dict[str, str] | None = Field(
+        default=None, description="POST: form fields to send before the `file` field."
+    )
+
+
+class UploadOut(Camel):
+    """An upload as the service knows it."""
+
+    id: uuid.UUID
+    key: str
+    file_name: str
+    file_type: str
+    file_size: int
+    status: Status
+    strategy: Literal["single", "multipart"]
+    profile: str
+    metadata: dict[str, str]
+    checksum: Checksum | None = None
+    failure_reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime = Field(description="End of the upload window.")
+    uploaded_at: datetime | None = None
+    single: SingleTarget | None = Field(
+        default=None, description="Signed target, while a single upload is pending."
+    )
+    multipart: None = None
+
+
+class PresignOut(UploadOut):
+    """`POST /presigned-url`: the upload, with its signed target also at the top level."""
+
+    url: str
+    method: Literal["PUT", "POST"]
+    headers: dict[str, str] | None = None
+    fields: dict[str, str] | None = None
+
+
+class UploadPage(Camel):
+    """One page of uploads, newest first."""
+
+    items: list[UploadOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
