@@ -1,0 +1,22 @@
+# s3upload: `make run` starts the service locally, `make test` runs the whole test suite.
+.PHONY: run stop test lint deps bench
+
+deps:
+	bash scripts/install-deps.sh
+
+run:
+	bash scripts/dev.sh
+
+stop:
+	RGW_DIR=$(CURDIR)/.local/rgw bash scripts/rgw-down.sh
+
+test: deps
+	.venv/bin/pytest --cov --cov-report=term --cov-fail-under=90
+
+lint: deps
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+bench: deps
+	.venv/bin/python bench/create_latency.py

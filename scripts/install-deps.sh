@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# install-deps.sh - everything s3upload needs on Debian 12: Ceph RGW and PostgreSQL packages,
+# and a virtualenv in .venv with the package and its development tools. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PKGS="radosgw ceph-mon ceph-osd ceph-common postgresql uuid-runtime curl"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "install-deps: installing$missing"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+if ! .venv/bin/python -c "import s3upload, pytest, mypy" 2>/dev/null \
+   || [ pyproject.toml -nt .venv/.installed ]; then
+  .venv/bin/pip install -q -U pip
+  .venv/bin/pip install -q -e '.[dev]'
+  touch .venv/.installed
+fi
+echo "install-deps: ready"
