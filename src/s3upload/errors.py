@@ -132,7 +132,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = _validation_details(exc)
-        if any(d["type"] in ("json_invalid", "model_attributes_type") for d in details):
+        if any(
+            d["type"] in ("json_invalid", "model_attributes_type")
+            or (d["loc"] == ["body"] and d["type"] == "missing")
+            for d in details
+        ):
             return error_response(
                 400, "invalid_json", "The request body is not the JSON object expected.", details
             )

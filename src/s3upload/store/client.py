@@ -44,13 +44,16 @@ def _code(exc: bc.ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def translate(exc: Exception, bucket: str) -> Exception:
-    """Turn a botocore failure into the error the client should see."""
+def translate(exc: Exception, bucket: str, *, bucket_call: bool = False) -> Exception:
+    """Turn a botocore failure into the error the client should see.
+
+    `bucket_call`: the request addressed the bucket itself, so a bare 404 means it is missing.
+    """
     if isinstance(exc, bc.NoCredentialsError | bc.PartialCredentialsError):
         return StoreRejected("The object store credentials are missing on the server.")
     if isinstance(exc, bc.ClientError):
         code = _code(exc)
-        if code in ("NoSuchBucket",):
+        if code == "NoSuchBucket" or (bucket_call and code in ("404", "NotFound")):
             return StoreRejected(f"The object store bucket '{bucket}' does not exist.")
         if code in _CREDENTIAL_CODES:
             return StoreRejected("The object store refused the service's credentials.")
@@ -111,12 +114,12 @@ class ObjectStore:
         return self._client
 
     @asynccontextmanager
-    async def _calls(self) -> AsyncIterator[None]:
+    async def _calls(self, *, bucket_call: bool = False) -> AsyncIterator[None]:
         """Translate botocore failures at the boundary."""
         try:
             yield
         except (bc.BotoCoreError, bc.ClientError) as exc:
-            raise translate(exc, self.bucket) from exc
+            raise translate(exc, self.bucket, bucket_call=bucket_call) from exc
 
     async def credentials(self) -> Credentials:
         """Current credentials from the AWS chain (refreshed when they near expiry)."""
@@ -132,7 +135,7 @@ class ObjectStore:
         now = time.monotonic()
         if not force and now < self._healthy_until:
             return
-        async with self._calls():
+        async with self._calls(bucket_call=True):
             await self.client.head_bucket(Bucket=self.bucket)
         self._healthy_until = now + self.settings.health_ttl
 

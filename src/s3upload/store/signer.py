@@ -67,11 +67,8 @@ class Signer:
             self._host = f"{bucket}.{netloc}"
             self._prefix = base_path
         self._origin = f"{parts.scheme}://{self._host}"
-
-    @property
-    def bucket_url(self) -> str:
-        """The URL of the bucket itself (POST uploads go there)."""
-        return f"{self._origin}{self._prefix}/"
+        # As botocore writes them: `http://host/bucket`, `https://bucket.host/`.
+        self.bucket_url = f"{self._origin}{self._prefix}" if path_style else f"{self._origin}/"
 
     def presign(
         self,

@@ -1,0 +1,97 @@
+"""When the object store or the database fails: 502/503 with a clear message, no record."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from s3upload.app import create_app
+from tests.conftest import make_settings
+from tests.helpers import assert_error
+
+BODY = {"fileName": "a.png", "fileType": "image/png", "fileSize": 10}
+
+
+@asynccontextmanager
+async def app_client(settings):
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            yield c
+
+
+async def _no_records(client, auth):
+    listed = await client.get("/files", headers=auth)
+    assert listed.status_code == 200
+    assert listed.json()["items"] == []
+
+
+@pytest.mark.parametrize("route", ["/uploads", "/presigned-url"])
+async def test_store_down_is_503_and_no_record(services, migrated, client, auth, route):
+    settings = make_settings(services, s3={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1,
+                                           "connect_timeout": 1})
+    async with app_client(settings) as down:
+        resp = await down.post(route, json=BODY, headers=auth)
+        err = assert_error(resp, 503, "object_store_unavailable")
+        assert "object store" in err["message"]
+        assert resp.headers["Retry-After"]
+        ready = await down.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"database": "ok", "objectStore": "unavailable"}
+    await _no_records(client, auth)
+
+
+async def test_missing_bucket_is_502_and_no_record(services, migrated, client, auth):
+    settings = make_settings(services, s3={"bucket": "test-no-such-bucket"})
+    async with app_client(settings) as broken:
+        resp = await broken.post("/uploads", json=BODY, headers=auth)
+        err = assert_error(resp, 502, "object_store_error")
+        assert "test-no-such-bucket" in err["message"]
+    await _no_records(client, auth)
+
+
+async def test_bad_credentials_are_502_and_no_record(services, migrated, client, auth,
+                                                     monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-wrong-secret-wrong-secret00")
+    settings = make_settings(services)
+    async with app_client(settings) as broken:
+        resp = await broken.post("/uploads", json=BODY, headers=auth)
+        err = assert_error(resp, 502, "object_store_error")
+        assert "credentials" in err["message"]
+    await _no_records(client, auth)
+
+
+async def test_store_down_during_complete_is_503_and_stays_pending(services, migrated, client,
+                                                                   auth):
+    created = await client.post("/uploads", json=BODY, headers=auth)
+    uid = created.json()["id"]
+    settings = make_settings(services, s3={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1,
+                                           "connect_timeout": 1})
+    async with app_client(settings) as down:
+        resp = await down.post(f"/uploads/{uid}/complete", headers=auth)
+        assert_error(resp, 503, "object_store_unavailable")
+        cancel = await down.delete(f"/uploads/{uid}", headers=auth)
+        assert_error(cancel, 503, "object_store_unavailable")
+    got = await client.get(f"/uploads/{uid}", headers=auth)
+    assert got.json()["status"] == "pending"
+
+
+async def test_database_down_is_503(services, auth):
+    settings = make_settings(
+        services, database={"url": "postgresql+asyncpg://postgres@127.0.0.1:9/x",
+                             "pool_timeout": 1},
+    )
+    async with app_client(settings) as down:
+        resp = await down.post("/uploads", json=BODY, headers=auth)
+        err = assert_error(resp, 503, "database_unavailable")
+        assert "database" in err["message"]
+        assert resp.headers["Retry-After"]
+        listed = await down.get("/files", headers=auth)
+        assert_error(listed, 503, "database_unavailable")
+        ready = await down.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"]["database"] == "unavailable"
+        assert (await down.get("/healthz")).json() == {"status": "ok"}
