@@ -72,17 +72,39 @@ def services() -> Iterator[Services]:
     procs = []
     STATE.mkdir(parents=True, exist_ok=True)
     if not db_url:
-        procs.append(("pg", PG_ENV, subprocess.Popen(
-            ["bash", str(SCRIPTS / "pg-up.sh")], env={**os.environ, **PG_ENV},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )))
+        procs.append(
+            (
+                "pg",
+                PG_ENV,
+                subprocess.Popen(
+                    ["bash", str(SCRIPTS / "pg-up.sh")],
+                    env={**os.environ, **PG_ENV},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                ),
+            )
+        )
     if not s3_url:
-        subprocess.run(["bash", str(SCRIPTS / "rgw-down.sh")], env={**os.environ, **RGW_ENV},
-                       capture_output=True, check=False)
-        procs.append(("rgw", RGW_ENV, subprocess.Popen(
-            ["bash", str(SCRIPTS / "rgw-up.sh")], env={**os.environ, **RGW_ENV},
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )))
+        subprocess.run(
+            ["bash", str(SCRIPTS / "rgw-down.sh")],
+            env={**os.environ, **RGW_ENV},
+            capture_output=True,
+            check=False,
+        )
+        procs.append(
+            (
+                "rgw",
+                RGW_ENV,
+                subprocess.Popen(
+                    ["bash", str(SCRIPTS / "rgw-up.sh")],
+                    env={**os.environ, **RGW_ENV},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                ),
+            )
+        )
     for name, env, proc in procs:
         out, _ = proc.communicate(timeout=300)
         if proc.returncode != 0:
@@ -95,7 +117,9 @@ def services() -> Iterator[Services]:
     else:
         rgw = _read_env(STATE / "rgw" / "env")
         s3_url, access, secret = (
-            rgw["S3_ENDPOINT_URL"], rgw["AWS_ACCESS_KEY_ID"], rgw["AWS_SECRET_ACCESS_KEY"]
+            rgw["S3_ENDPOINT_URL"],
+            rgw["AWS_ACCESS_KEY_ID"],
+            rgw["AWS_SECRET_ACCESS_KEY"],
         )
     _assert_local(db_url)
     _assert_local(s3_url)
@@ -110,14 +134,20 @@ def services() -> Iterator[Services]:
     finally:
         for name, env in reversed(started):
             script = "pg-down.sh" if name == "pg" else "rgw-down.sh"
-            subprocess.run(["bash", str(SCRIPTS / script)], env={**os.environ, **env},
-                           capture_output=True, check=False)
+            subprocess.run(
+                ["bash", str(SCRIPTS / script)],
+                env={**os.environ, **env},
+                capture_output=True,
+                check=False,
+            )
 
 
 PROFILES = {
     "default": Profile(),
     "images": Profile(
-        allowed_types=["image/*"], max_size=10 * 1024 * 1024, metadata_keys=["title"],
+        allowed_types=["image/*"],
+        max_size=10 * 1024 * 1024,
+        metadata_keys=["title"],
         cache_control="max-age=86400",
     ),
     "editors": Profile(required_role="editor", key_prefix="editorial"),
@@ -126,8 +156,13 @@ PROFILES = {
 
 def make_settings(services: Services, **overrides: object) -> Settings:
     """Settings for an app against this run's servers."""
-    s3 = {"endpoint_url": services.s3_endpoint, "region": "default", "bucket": BUCKET,
-          "checksum_algorithms": ["MD5"], "health_ttl": 0}
+    s3 = {
+        "endpoint_url": services.s3_endpoint,
+        "region": "default",
+        "bucket": BUCKET,
+        "checksum_algorithms": ["MD5"],
+        "health_ttl": 0,
+    }
     s3.update(overrides.pop("s3", {}))  # type: ignore[arg-type]
     database = {"url": services.database_url}
     database.update(overrides.pop("database", {}))  # type: ignore[arg-type]
@@ -192,7 +227,9 @@ def auth_for(settings: Settings) -> TokenFactory:
     """Authorization headers for any subject and roles."""
 
     def make(subject: str, roles: list[str] | None = None, ttl: int = 600) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint(settings.auth, subject=subject, roles=roles, ttl=ttl)}"}
+        return {
+            "Authorization": f"Bearer {mint(settings.auth, subject=subject, roles=roles, ttl=ttl)}"
+        }
 
     return make
 

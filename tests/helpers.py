@@ -31,7 +31,8 @@ def assert_error(resp: httpx.Response, status: int, code: str | None = None) -> 
     assert resp.status_code == status, resp.text
     body = resp.json()
     assert set(body) <= {"error", "message", "details"}
-    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["message"], str)
+    assert body["message"]
     if code is not None:
         assert body["error"] == code, body
     return dict(body)

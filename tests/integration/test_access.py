@@ -41,7 +41,14 @@ async def test_no_token_is_401(client, method, path):
         (_token({"exp": time.time() + 60}), "invalid_token"),  # no sub
         (_token({"sub": "a", "exp": time.time() + 60, "nbf": time.time() + 3600}), "invalid_token"),
         (_token({"sub": "", "exp": time.time() + 60}), "invalid_token"),
-        (_token({"sub": "a", "exp": time.time() + 60, "roles": "x"}, alg="HS512"), "invalid_token"),
+        (
+            _token(
+                {"sub": "a", "exp": time.time() + 60, "roles": "x"},
+                key=TEST_SECRET * 2,
+                alg="HS512",
+            ),
+            "invalid_token",
+        ),
         (_token({"sub": "a", "exp": time.time() + 60, "roles": {"r": 1}}), "invalid_token"),
     ],
 )

@@ -31,8 +31,9 @@ async def _no_records(client, auth):
 
 @pytest.mark.parametrize("route", ["/uploads", "/presigned-url"])
 async def test_store_down_is_503_and_no_record(services, migrated, client, auth, route):
-    settings = make_settings(services, s3={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1,
-                                           "connect_timeout": 1})
+    settings = make_settings(
+        services, s3={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1, "connect_timeout": 1}
+    )
     async with app_client(settings) as down:
         resp = await down.post(route, json=BODY, headers=auth)
         err = assert_error(resp, 503, "object_store_unavailable")
@@ -53,8 +54,7 @@ async def test_missing_bucket_is_502_and_no_record(services, migrated, client, a
     await _no_records(client, auth)
 
 
-async def test_bad_credentials_are_502_and_no_record(services, migrated, client, auth,
-                                                     monkeypatch):
+async def test_bad_credentials_are_502_and_no_record(services, migrated, client, auth, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret-wrong-secret-wrong-secret00")
     settings = make_settings(services)
     async with app_client(settings) as broken:
@@ -64,12 +64,14 @@ async def test_bad_credentials_are_502_and_no_record(services, migrated, client,
     await _no_records(client, auth)
 
 
-async def test_store_down_during_complete_is_503_and_stays_pending(services, migrated, client,
-                                                                   auth):
+async def test_store_down_during_complete_is_503_and_stays_pending(
+    services, migrated, client, auth
+):
     created = await client.post("/uploads", json=BODY, headers=auth)
     uid = created.json()["id"]
-    settings = make_settings(services, s3={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1,
-                                           "connect_timeout": 1})
+    settings = make_settings(
+        services, s3={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1, "connect_timeout": 1}
+    )
     async with app_client(settings) as down:
         resp = await down.post(f"/uploads/{uid}/complete", headers=auth)
         assert_error(resp, 503, "object_store_unavailable")
@@ -81,8 +83,8 @@ async def test_store_down_during_complete_is_503_and_stays_pending(services, mig
 
 async def test_database_down_is_503(services, auth):
     settings = make_settings(
-        services, database={"url": "postgresql+asyncpg://postgres@127.0.0.1:9/x",
-                             "pool_timeout": 1},
+        services,
+        database={"url": "postgresql+asyncpg://postgres@127.0.0.1:9/x", "pool_timeout": 1},
     )
     async with app_client(settings) as down:
         resp = await down.post("/uploads", json=BODY, headers=auth)

@@ -38,10 +38,16 @@ async def test_empty_list(client, auth):
 
 
 async def test_bad_query_values(client, auth):
-    assert_error(await client.get("/files", params={"cursor": "garbage!"}, headers=auth), 400,
-                 "invalid_cursor")
-    assert_error(await client.get("/files", params={"cursor": "WzEsMl0"}, headers=auth), 400,
-                 "invalid_cursor")
+    assert_error(
+        await client.get("/files", params={"cursor": "garbage!"}, headers=auth),
+        400,
+        "invalid_cursor",
+    )
+    assert_error(
+        await client.get("/files", params={"cursor": "WzEsMl0"}, headers=auth),
+        400,
+        "invalid_cursor",
+    )
     assert_error(await client.get("/files", params={"limit": 0}, headers=auth), 422)
     assert_error(await client.get("/files", params={"limit": 101}, headers=auth), 422)
     assert_error(await client.get("/files", params={"status": "weird"}, headers=auth), 422)

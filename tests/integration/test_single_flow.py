@@ -52,16 +52,23 @@ async def test_post_policy_flow_with_file_status(client, auth, http):
     resp = await put_bytes(http, up, DATA)
     assert resp.status_code == 204, resp.text
 
-    done = await client.put("/file-status", json={"key": up["key"], "status": "uploaded"},
-                            headers=auth)
+    done = await client.put(
+        "/file-status", json={"key": up["key"], "status": "uploaded"}, headers=auth
+    )
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "uploaded"
 
 
 async def test_metadata_and_md5_are_signed_and_stored(client, auth, http, app):
     md5 = base64.b64encode(hashlib.md5(DATA).digest()).decode()  # noqa: S324
-    up = await create(client, auth, fileSize=len(DATA), metadata={"Title": "Keynote"},
-                      checksum={"algorithm": "MD5", "value": md5}, profile="images")
+    up = await create(
+        client,
+        auth,
+        fileSize=len(DATA),
+        metadata={"Title": "Keynote"},
+        checksum={"algorithm": "MD5", "value": md5},
+        profile="images",
+    )
     headers = up["single"]["headers"]
     assert headers["x-amz-meta-title"] == "Keynote"
     assert headers["Content-MD5"] == md5
@@ -122,8 +129,9 @@ async def test_object_of_other_type_out_of_band_fails(client, auth, app):
     await app.state.store.client.put_object(
         Bucket=app.state.store.bucket, Key=up["key"], Body=DATA, ContentType="text/html"
     )
-    resp = await client.put("/file-status", json={"id": up["id"], "status": "uploaded"},
-                            headers=auth)
+    resp = await client.put(
+        "/file-status", json={"id": up["id"], "status": "uploaded"}, headers=auth
+    )
     body = assert_error(resp, 422, "verification_failed")
     assert "type" in body["details"]["reason"]
 
@@ -153,23 +161,27 @@ async def test_cancel_after_upload_is_409(client, auth, http):
 async def test_processor_moves_through_processing_to_completed(client, auth, auth_for, http):
     up = await create(client, auth, fileSize=len(DATA))
     proc = auth_for("worker-1", roles=["processor"])
-    early = await client.put("/file-status", json={"id": up["id"], "status": "processing"},
-                             headers=proc)
+    early = await client.put(
+        "/file-status", json={"id": up["id"], "status": "processing"}, headers=proc
+    )
     assert assert_error(early, 409, "invalid_transition")["details"]["status"] == "pending"
 
     await put_bytes(http, up, DATA)
     await client.post(f"/uploads/{up['id']}/complete", headers=auth)
-    own = await client.put("/file-status", json={"id": up["id"], "status": "processing"},
-                           headers=auth)
+    own = await client.put(
+        "/file-status", json={"id": up["id"], "status": "processing"}, headers=auth
+    )
     assert_error(own, 403, "role_required")
 
     for status in ("processing", "completed"):
-        resp = await client.put("/file-status", json={"id": up["id"], "status": status},
-                                headers=proc)
+        resp = await client.put(
+            "/file-status", json={"id": up["id"], "status": status}, headers=proc
+        )
         assert resp.status_code == 200, resp.text
         assert resp.json()["status"] == status
-    back = await client.put("/file-status", json={"id": up["id"], "status": "processing"},
-                            headers=proc)
+    back = await client.put(
+        "/file-status", json={"id": up["id"], "status": "processing"}, headers=proc
+    )
     assert assert_error(back, 409)["details"]["status"] == "completed"
     same = await client.post(f"/uploads/{up['id']}/complete", headers=auth)
     assert same.json()["status"] == "completed"
@@ -181,7 +193,8 @@ async def test_processor_marks_failed_with_reason(client, auth, auth_for, http):
     await client.post(f"/uploads/{up['id']}/complete", headers=auth)
     proc = auth_for("worker-2", roles=["processor"])
     resp = await client.put(
-        "/file-status", json={"id": up["id"], "status": "failed", "reason": "virus found"},
+        "/file-status",
+        json={"id": up["id"], "status": "failed", "reason": "virus found"},
         headers=proc,
     )
     assert resp.json()["status"] == "failed"
@@ -191,8 +204,9 @@ async def test_processor_marks_failed_with_reason(client, auth, auth_for, http):
 async def test_statuses_not_settable_through_file_status(client, auth):
     up = await create(client, auth)
     for status in ("aborted", "deleted", "expired", "pending"):
-        resp = await client.put("/file-status", json={"id": up["id"], "status": status},
-                                headers=auth)
+        resp = await client.put(
+            "/file-status", json={"id": up["id"], "status": status}, headers=auth
+        )
         assert_error(resp, 422, "status_not_settable")
 
 

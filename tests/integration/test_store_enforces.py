@@ -41,8 +41,12 @@ async def test_expired_url_refused(client, auth, http, app):
     up = await create(client, auth, fileSize=len(DATA))
     store = app.state.store
     url = store.signer.presign(
-        up["key"], creds=await store.credentials(), method="PUT",
-        headers=up["single"]["headers"], expires_in=60, now=utcnow() - timedelta(minutes=5),
+        up["key"],
+        creds=await store.credentials(),
+        method="PUT",
+        headers=up["single"]["headers"],
+        expires_in=60,
+        now=utcnow() - timedelta(minutes=5),
     )
     resp = await http.put(url, content=DATA, headers=up["single"]["headers"])
     assert resp.status_code == 403
@@ -52,8 +56,9 @@ async def test_expired_url_refused(client, auth, http, app):
 
 async def test_url_with_changed_key_refused(client, auth, http, app):
     up = await create(client, auth, fileSize=len(DATA))
-    url = up["single"]["url"].replace(up["id"], up["id"][:-1] + "0" if up["id"][-1] != "0"
-                                      else up["id"][:-1] + "1")
+    url = up["single"]["url"].replace(
+        up["id"], up["id"][:-1] + "0" if up["id"][-1] != "0" else up["id"][:-1] + "1"
+    )
     assert url != up["single"]["url"]
     resp = await http.put(url, content=DATA, headers=up["single"]["headers"])
     assert resp.status_code == 403
@@ -69,8 +74,9 @@ async def test_url_with_tampered_signature_refused(client, auth, http):
     await _still_pending(client, auth, up)
 
 
-@pytest.mark.parametrize(("size", "code"), [(len(DATA) + 1, "EntityTooLarge"),
-                                            (len(DATA) - 1, "EntityTooSmall")])
+@pytest.mark.parametrize(
+    ("size", "code"), [(len(DATA) + 1, "EntityTooLarge"), (len(DATA) - 1, "EntityTooSmall")]
+)
 async def test_post_body_outside_policy_refused(client, auth, http, size, code):
     up = await create(client, auth, method="POST", fileSize=len(DATA))
     resp = await put_bytes(http, up, b"y" * size)
@@ -82,7 +88,8 @@ async def test_post_body_outside_policy_refused(client, auth, http, size, code):
 async def test_post_with_other_content_type_refused(client, auth, http):
     up = await create(client, auth, method="POST", fileSize=len(DATA))
     fields = {**up["single"]["fields"], "Content-Type": "text/html"}
-    resp = await http.post(up["single"]["url"], data=fields,
-                           files={"file": ("x", DATA, "text/html")})
+    resp = await http.post(
+        up["single"]["url"], data=fields, files={"file": ("x", DATA, "text/html")}
+    )
     assert resp.status_code == 403
     await _still_pending(client, auth, up)

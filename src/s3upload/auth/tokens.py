@@ -27,7 +27,6 @@ class User:
 
 def verify(token: str, settings: AuthSettings) -> User:
     """Check signature, expiry, not-before, issuer and audience; return the caller."""
-    options: dict[str, Any] = {"require": ["exp", settings.owner_claim]}
     try:
         claims = jwt.decode(
             token,
@@ -36,7 +35,10 @@ def verify(token: str, settings: AuthSettings) -> User:
             issuer=settings.issuer,
             audience=settings.audience,
             leeway=settings.leeway,
-            options={**options, "verify_aud": settings.audience is not None},
+            options={
+                "require": ["exp", settings.owner_claim],
+                "verify_aud": settings.audience is not None,
+            },
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("The token has expired.", code="token_expired") from exc

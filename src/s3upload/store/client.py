@@ -128,6 +128,8 @@ class ObjectStore:
             if creds is None:
                 raise bc.NoCredentialsError()
             frozen = await creds.get_frozen_credentials()
+        if not frozen.access_key or not frozen.secret_key:
+            raise StoreRejected("The object store credentials are missing on the server.")
         return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
     async def check(self, *, force: bool = False) -> None:
@@ -155,11 +157,12 @@ class ObjectStore:
             ):
                 return None
             raise
+        fields: dict[str, Any] = dict(resp)
         return ObjectInfo(
             size=int(resp["ContentLength"]),
             content_type=resp.get("ContentType", ""),
             etag=resp.get("ETag", "").strip('"'),
-            checksums={alg: str(resp[f]) for f, alg in _CHECKSUM_FIELDS.items() if resp.get(f)},
+            checksums={a: str(fields[f]) for f, a in _CHECKSUM_FIELDS.items() if fields.get(f)},
             metadata=dict(resp.get("Metadata", {})),
         )
 

@@ -139,7 +139,11 @@ class Signer:
         datestamp = amz_date[:8]
         credential = f"{creds.access_key}/{datestamp}/{self.region}/s3/aws4_request"
         form = {"key": key, **fields}
-        auth = {"x-amz-algorithm": ALGORITHM, "x-amz-credential": credential, "x-amz-date": amz_date}
+        auth = {
+            "x-amz-algorithm": ALGORITHM,
+            "x-amz-credential": credential,
+            "x-amz-date": amz_date,
+        }
         if creds.token:
             auth["x-amz-security-token"] = creds.token
         expiration = now + timedelta(seconds=min(int(expires_in), MAX_EXPIRES))

@@ -13,10 +13,10 @@ from s3upload.auth.tokens import User
 from s3upload.errors import Forbidden, Invalid, TooLarge, UnsupportedType
 from s3upload.settings import Profile, Settings
 
-# RFC 6838 type/subtype, with optional `; name=value` parameters.
-_TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+# RFC 6838 type/subtype (each a restricted-name), with optional `; name=value` parameters.
+_RESTRICTED_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 MIME_RE = re.compile(
-    rf"^{_TOKEN}/{_TOKEN}(?:\s*;\s*{_TOKEN}=(?:{_TOKEN}|\"[\x20-\x21\x23-\x7e]*\"))*$"
+    rf"^{_RESTRICTED_NAME}/{_RESTRICTED_NAME}(?:\s*;\s*{_RESTRICTED_NAME}=(?:{_RESTRICTED_NAME}|\"[\x20-\x21\x23-\x7e]*\"))*$"
 )
 META_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 META_VALUE_RE = re.compile(r"^[\x20-\x7e]*$")

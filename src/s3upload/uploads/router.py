@@ -102,9 +102,7 @@ async def create_upload(
     return to_out(upload, target)
 
 
-@router.get(
-    "/uploads/{id}", response_model=UploadOut, responses=responses(401, 404, 422, 502, 503)
-)
+@router.get("/uploads/{id}", response_model=UploadOut, responses=responses(401, 404, 422, 502, 503))
 async def get_upload(upload: ReadableUpload, store: Store, settings: SettingsDep) -> UploadOut:
     """One upload; while a single upload is pending, with a freshly signed target."""
     target = await service.pending_target(upload, store=store, settings=settings)

@@ -15,7 +15,9 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-STATUSES = "'pending', 'uploaded', 'processing', 'completed', 'failed', 'aborted', 'expired', 'deleted'"
+STATUSES = (
+    "'pending', 'uploaded', 'processing', 'completed', 'failed', 'aborted', 'expired', 'deleted'"
+)
 
 
 def upgrade() -> None:
