@@ -9,7 +9,12 @@ bash scripts/install-deps.sh
 STATE=$PWD/.local
 mkdir -p "$STATE"
 export RGW_DIR=$STATE/rgw RGW_PORT=${RGW_PORT:-7480}
-if [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RGW_PORT/" || true)" != 200 ]; then
+answering() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RGW_PORT/" || true)" = 200 ]; }
+if ! { [ -f "$RGW_DIR/env" ] && answering; }; then
+  if answering; then
+    echo "dev: port $RGW_PORT is taken by an S3 server this project did not start; set RGW_PORT" >&2
+    exit 1
+  fi
   bash scripts/rgw-down.sh >/dev/null
   bash scripts/rgw-up.sh
   rm -f "$STATE"/s3upload.db*

@@ -103,3 +103,7 @@ def bucket_setup() -> None:
         sys.exit(1)
     verb = "created" if created else "exists"
     click.echo(f"bucket {settings.s3.bucket} {verb}; CORS origins: {settings.cors_origins or '-'}")
+
+
+if __name__ == "__main__":
+    main()

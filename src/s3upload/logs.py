@@ -35,7 +35,7 @@ def redact(text: str) -> str:
 class JsonFormatter(logging.Formatter):
     """One JSON object per line; `extra` fields kept; secrets redacted."""
 
-    _SKIP = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+    _SKIP = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {

@@ -11,8 +11,7 @@ from s3upload.db.session import SessionDep
 from s3upload.docs import responses
 from s3upload.files.service import list_uploads
 from s3upload.uploads.deps import ReadableUpload
-from s3upload.uploads.router import to_out
-from s3upload.uploads.schemas import UploadOut, UploadPage
+from s3upload.uploads.schemas import UploadOut, UploadPage, to_out
 from s3upload.uploads.states import Status
 
 router = APIRouter(tags=["files"])

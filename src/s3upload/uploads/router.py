@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from s3upload.auth.deps import CurrentUser
-from s3upload.db.models import Upload
 from s3upload.db.session import SessionDep
 from s3upload.docs import responses
 from s3upload.uploads import service
@@ -14,39 +13,12 @@ from s3upload.uploads.schemas import (
     CreateUpload,
     PresignOut,
     PresignRequest,
-    SingleTarget,
     StatusUpdate,
     UploadOut,
+    to_out,
 )
 
 router = APIRouter(tags=["uploads"])
-
-
-def to_out(upload: Upload, single: SingleTarget | None = None) -> UploadOut:
-    """The wire shape of an upload record."""
-    checksum = None
-    if upload.checksum_algorithm and upload.checksum_value:
-        checksum = {"algorithm": upload.checksum_algorithm, "value": upload.checksum_value}
-    return UploadOut.model_validate(
-        {
-            "id": upload.id,
-            "key": upload.key,
-            "file_name": upload.file_name,
-            "file_type": upload.file_type,
-            "file_size": upload.file_size,
-            "status": upload.status,
-            "strategy": upload.strategy,
-            "profile": upload.profile,
-            "metadata": upload.metadata_,
-            "checksum": checksum,
-            "failure_reason": upload.failure_reason,
-            "created_at": upload.created_at,
-            "updated_at": upload.updated_at,
-            "expires_at": upload.expires_at,
-            "uploaded_at": upload.uploaded_at,
-            "single": single,
-        }
-    )
 
 
 @router.post(

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from s3upload.db.models import Upload
 from s3upload.settings import CHECKSUM_ALGORITHMS
 from s3upload.uploads.policy import MIME_RE, clean_file_name
 from s3upload.uploads.states import Status
@@ -150,3 +151,30 @@ class UploadPage(Camel):
 
     items: list[UploadOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+def to_out(upload: Upload, single: SingleTarget | None = None) -> UploadOut:
+    """The wire shape of an upload record."""
+    checksum = None
+    if upload.checksum_algorithm and upload.checksum_value:
+        checksum = {"algorithm": upload.checksum_algorithm, "value": upload.checksum_value}
+    return UploadOut.model_validate(
+        {
+            "id": upload.id,
+            "key": upload.key,
+            "file_name": upload.file_name,
+            "file_type": upload.file_type,
+            "file_size": upload.file_size,
+            "status": upload.status,
+            "strategy": upload.strategy,
+            "profile": upload.profile,
+            "metadata": upload.metadata_,
+            "checksum": checksum,
+            "failure_reason": upload.failure_reason,
+            "created_at": upload.created_at,
+            "updated_at": upload.updated_at,
+            "expires_at": upload.expires_at,
+            "uploaded_at": upload.uploaded_at,
+            "single": single,
+        }
+    )
