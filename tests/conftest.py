@@ -21,7 +21,14 @@ from fastapi import FastAPI
 from s3upload.app import create_app
 from s3upload.auth.tokens import mint
 from s3upload.db import migrate
-from s3upload.settings import AuthSettings, DatabaseSettings, Profile, S3Settings, Settings
+from s3upload.settings import (
+    AuthSettings,
+    DatabaseSettings,
+    Profile,
+    S3Settings,
+    Settings,
+    UploadSettings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
@@ -166,8 +173,11 @@ def make_settings(services: Services, **overrides: object) -> Settings:
     s3.update(overrides.pop("s3", {}))  # type: ignore[arg-type]
     database = {"url": services.database_url}
     database.update(overrides.pop("database", {}))  # type: ignore[arg-type]
+    upload = {"multipart_threshold": 8 * 1024 * 1024, "part_size": 5 * 1024 * 1024}
+    upload.update(overrides.pop("upload", {}))  # type: ignore[arg-type]
     return Settings(
         environment="test",
+        upload=UploadSettings(**upload),
         auth=AuthSettings(jwt_secret=TEST_SECRET),
         database=DatabaseSettings(**database),
         s3=S3Settings(**s3),

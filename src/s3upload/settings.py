@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MiB = 1024**2
 GiB = 1024**3
 TiB = 1024**4
 DEFAULT_JWT_SECRET = "development-secret-do-not-use-in-production"  # noqa: S105
@@ -101,6 +102,25 @@ class AuthSettings(BaseSettings):
     leeway: int = Field(default=30, ge=0, le=300, description="Clock skew allowed, seconds.")
 
 
+class UploadSettings(BaseSettings):
+    """How uploads are split and how long they may take."""
+
+    model_config = SettingsConfigDict(env_prefix="UPLOAD_", extra="ignore")
+
+    multipart_threshold: int = Field(
+        default=100 * MiB, ge=5 * MiB, description="Files above this size go multipart."
+    )
+    part_size: int = Field(
+        default=64 * MiB, ge=5 * MiB, le=5 * GiB, description="Preferred part size."
+    )
+    first_batch: int = Field(
+        default=100, ge=0, le=10000, description="Part URLs signed with the create answer."
+    )
+    window: int = Field(
+        default=86400, ge=60, description="Seconds a multipart upload may stay pending."
+    )
+
+
 class Settings(BaseSettings):
     """Everything the service is configured with."""
 
@@ -111,12 +131,10 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "production"
     log_level: str = "INFO"
     cors_origins: list[str] = Field(default_factory=list)
-    upload_window: int = Field(
-        default=86400, ge=60, description="Seconds a multipart upload may stay pending."
-    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     s3: S3Settings = Field(default_factory=S3Settings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    upload: UploadSettings = Field(default_factory=UploadSettings)
     profiles: dict[str, Profile] = Field(default_factory=lambda: {"default": Profile()})
 
     @model_validator(mode="after")

@@ -198,3 +198,29 @@ def test_post_policy_matches_botocore():
     fields.pop("x-amz-signature")
     theirs["fields"].pop("x-amz-signature")
     assert fields == theirs["fields"]
+
+
+@pytest.mark.parametrize("token", [None, "sess/token+="])
+def test_batch_part_urls_equal_one_by_one(token):
+    creds = Credentials(CREDS.access_key, CREDS.secret_key, token)
+    signer = Signer(
+        endpoint_url="http://127.0.0.1:7480", region="default", bucket="bkt", path_style=True
+    )
+    specs = [(1, 5242880, None), (2, 5242880, "1B2M2Y8AsgTpgAmY7PhCfg=="), (10000, 17, None)]
+    batch = signer.presign_parts(
+        "a b/ü.bin", creds=creds, upload_id="2~x/y+z", parts=specs, expires_in=900, now=NOW
+    )
+    for (number, length, md5), url in zip(specs, batch, strict=True):
+        headers = {"Content-Length": str(length)}
+        if md5:
+            headers["Content-MD5"] = md5
+        one = signer.presign(
+            "a b/ü.bin",
+            creds=creds,
+            method="PUT",
+            headers=headers,
+            query={"partNumber": str(number), "uploadId": "2~x/y+z"},
+            expires_in=900,
+            now=NOW,
+        )
+        assert parts(url) == parts(one)

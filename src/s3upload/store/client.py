@@ -26,6 +26,8 @@ _CHECKSUM_FIELDS = {
     "ChecksumCRC32C": "CRC32C",
 }
 _UNAVAILABLE_CODES = {"ServiceUnavailable", "SlowDown", "InternalError", "503", "500"}
+_GONE_CODES = {"NoSuchUpload", "NoSuchKey", "404"}
+_PART_CODES = {"InvalidPart", "InvalidPartOrder", "EntityTooSmall"}
 _CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403"}
 
 
@@ -38,6 +40,23 @@ class ObjectInfo:
     etag: str
     checksums: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    """A part the store already holds."""
+
+    number: int
+    size: int
+    etag: str
+
+
+class NoSuchUpload(Exception):
+    """The store no longer knows this multipart upload (completed or aborted)."""
+
+
+class InvalidParts(Exception):
+    """The store refused to assemble the parts (an ETag that does not match, a part too small)."""
 
 
 def _code(exc: bc.ClientError) -> str:
@@ -170,6 +189,81 @@ class ObjectStore:
         """Delete an object (no error if it is already gone)."""
         async with self._calls():
             await self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    async def create_multipart(
+        self, key: str, *, content_type: str, metadata: dict[str, str], cache_control: str | None
+    ) -> str:
+        """Start a multipart upload; returns the store's upload id."""
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "Metadata": metadata,
+        }
+        if cache_control:
+            kwargs["CacheControl"] = cache_control
+        async with self._calls(bucket_call=True):
+            resp = await self.client.create_multipart_upload(**kwargs)
+        return str(resp["UploadId"])
+
+    @asynccontextmanager
+    async def _multipart_calls(self) -> AsyncIterator[None]:
+        """Like `_calls`, but a vanished upload raises NoSuchUpload."""
+        try:
+            async with self._calls():
+                yield
+        except StoreRejected as exc:
+            cause = exc.__cause__
+            # RGW answers NoSuchKey for ListParts of an upload that was completed.
+            if isinstance(cause, bc.ClientError) and _code(cause) in _GONE_CODES:
+                raise NoSuchUpload(str(cause)) from cause
+            raise
+
+    async def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        """Every part the store holds for this upload (all pages), by part number."""
+        parts: list[StoredPart] = []
+        marker = 0
+        async with self._multipart_calls():
+            while True:
+                resp = await self.client.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker
+                )
+                parts += [
+                    StoredPart(int(p["PartNumber"]), int(p["Size"]), str(p["ETag"]))
+                    for p in resp.get("Parts", [])
+                ]
+                if not resp.get("IsTruncated"):
+                    break
+                marker = int(resp["NextPartNumberMarker"])
+        return sorted(parts, key=lambda p: p.number)
+
+    async def complete_multipart(
+        self, key: str, upload_id: str, parts: list[tuple[int, str]]
+    ) -> None:
+        """Assemble the object from (part number, ETag) pairs."""
+        try:
+            async with self._multipart_calls():
+                await self.client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in parts]},
+                )
+        except StoreRejected as exc:
+            cause = exc.__cause__
+            if isinstance(cause, bc.ClientError) and _code(cause) in _PART_CODES:
+                raise InvalidParts(_code(cause)) from cause
+            raise
+
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Abort a multipart upload and free its parts (no error if it is already gone)."""
+        try:
+            async with self._multipart_calls():
+                await self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id
+                )
+        except NoSuchUpload:
+            pass
 
     async def ensure_bucket(self, *, cors_origins: list[str]) -> bool:
         """Create the bucket if missing and apply CORS for browser uploads; True if created."""

@@ -123,6 +123,64 @@ class Signer:
         query_string = "&".join(f"{k}={v}" for k, v in params)
         return f"{self._origin}{path}?{query_string}&X-Amz-Signature={signature}"
 
+    def presign_parts(
+        self,
+        key: str,
+        *,
+        creds: Credentials,
+        upload_id: str,
+        parts: list[tuple[int, int, str | None]],
+        expires_in: int,
+        now: datetime | None = None,
+    ) -> list[str]:
+        """Presigned UploadPart URLs for (part number, exact length, Content-MD5 or None).
+
+        Same output as `presign` per part, but everything shared by the batch (scope, key,
+        path, sorted query prefix) is built once: only part number, length and MD5 vary.
+        """
+        now = now or datetime.now(UTC)
+        amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+        datestamp = amz_date[:8]
+        scope = f"{datestamp}/{self.region}/s3/aws4_request"
+        path = f"{self._prefix}/{quote(key, safe='/~')}"
+        key_bytes = signing_key(creds.secret_key, datestamp, self.region)
+        head = f"{ALGORITHM}\n{amz_date}\n{scope}\n"
+        upload_param = f"uploadId={_enc(upload_id)}"
+        host_line = f"host:{self._host}\n"
+        templates = {}
+        for with_md5 in (False, True):
+            signed = "content-length;content-md5;host" if with_md5 else "content-length;host"
+            auth = [
+                ("X-Amz-Algorithm", ALGORITHM),
+                ("X-Amz-Credential", _enc(f"{creds.access_key}/{scope}")),
+                ("X-Amz-Date", amz_date),
+                ("X-Amz-Expires", str(min(int(expires_in), MAX_EXPIRES))),
+                ("X-Amz-SignedHeaders", _enc(signed)),
+            ]
+            if creds.token:
+                auth.append(("X-Amz-Security-Token", _enc(creds.token)))
+            # Upper-case "X-Amz-*" sorts before "partNumber" and "uploadId".
+            auth_query = "&".join(f"{k}={v}" for k, v in sorted(auth))
+            url_query = "&".join(f"{k}={v}" for k, v in auth)
+            templates[with_md5] = (
+                f"PUT\n{path}\n{auth_query}&partNumber=",
+                f"\n{signed}\n{UNSIGNED_PAYLOAD}",
+                f"{self._origin}{path}?partNumber=",
+                f"&{upload_param}&{url_query}&X-Amz-Signature=",
+            )
+        sha256, new_hmac = hashlib.sha256, hmac.new
+        urls = []
+        for number, length, md5 in parts:
+            canon_head, canon_tail, url_head, url_tail = templates[md5 is not None]
+            headers = f"content-length:{length}\n"
+            if md5 is not None:
+                headers += f"content-md5:{md5}\n"
+            canonical = f"{canon_head}{number}&{upload_param}\n{headers}{host_line}{canon_tail}"
+            digest = sha256(canonical.encode()).hexdigest()
+            signature = new_hmac(key_bytes, (head + digest).encode(), sha256).hexdigest()
+            urls.append(f"{url_head}{number}{url_tail}{signature}")
+        return urls
+
     def presign_post(
         self,
         key: str,

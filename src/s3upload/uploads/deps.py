@@ -13,7 +13,7 @@ from s3upload.db.session import SessionDep
 from s3upload.errors import NotFound
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
-from s3upload.uploads.service import ADMIN_ROLE, find_upload
+from s3upload.uploads.records import ADMIN_ROLE, find_upload
 
 
 def get_store(request: Request) -> ObjectStore:

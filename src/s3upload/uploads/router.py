@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request, Response, status
 
 from s3upload.auth.deps import CurrentUser
 from s3upload.db.session import SessionDep
 from s3upload.docs import responses
+from s3upload.multipart import service as multipart
+from s3upload.multipart.schemas import CompleteRequest, MultipartOut, PartsOut, PartsRequest
 from s3upload.uploads import service
 from s3upload.uploads.deps import OwnedUpload, ReadableUpload, SettingsDep, Store
+from s3upload.uploads.records import utcnow
 from s3upload.uploads.schemas import (
     CreateUpload,
     PresignOut,
@@ -17,6 +23,7 @@ from s3upload.uploads.schemas import (
     UploadOut,
     to_out,
 )
+from s3upload.uploads.signing import pending_target, profile_of, url_lifetime
 
 router = APIRouter(tags=["uploads"])
 
@@ -36,16 +43,16 @@ async def presigned_url(
     user: CurrentUser,
 ) -> PresignOut:
     """Sign a single-part upload (PUT, or POST with a size-limiting policy) for one file."""
-    create = CreateUpload(**body.model_dump())
-    upload, target = await service.create_upload(
+    upload, target, _ = await service.create_upload(
         session=session,
         store=store,
         settings=settings,
         user=user,
-        body=create,
-        single_only_route="POST /uploads",
+        body=CreateUpload(**body.model_dump()),
+        single_only=True,
     )
     request.state.upload_id = str(upload.id)
+    assert target is not None  # single_only always signs a single target
     out = to_out(upload, target).model_dump()
     return PresignOut(
         **out, url=target.url, method=target.method, headers=target.headers, fields=target.fields
@@ -66,29 +73,72 @@ async def create_upload(
     settings: SettingsDep,
     user: CurrentUser,
 ) -> UploadOut:
-    """Create an upload: check the file against its profile, record it, sign the target."""
-    upload, target = await service.create_upload(
+    """Create an upload: single-part or multipart by size, recorded `pending`, with signed URLs.
+
+    Multipart answers carry the part plan and the first batch of part URLs; ask
+    `POST /uploads/{id}/parts` for the rest.
+    """
+    upload, single, plan = await service.create_upload(
         session=session, store=store, settings=settings, user=user, body=body
     )
     request.state.upload_id = str(upload.id)
-    return to_out(upload, target)
+    return to_out(upload, single, plan)
 
 
 @router.get("/uploads/{id}", response_model=UploadOut, responses=responses(401, 404, 422, 502, 503))
 async def get_upload(upload: ReadableUpload, store: Store, settings: SettingsDep) -> UploadOut:
-    """One upload; while a single upload is pending, with a freshly signed target."""
-    target = await service.pending_target(upload, store=store, settings=settings)
-    return to_out(upload, target)
+    """One upload. While pending: a fresh single target, or the parts already stored (resume)."""
+    if upload.strategy == "multipart":
+        plan = None
+        if upload.part_size and upload.part_count:
+            plan = MultipartOut(part_size=upload.part_size, part_count=upload.part_count, parts=[])
+        stored = await multipart.uploaded_parts(upload, store=store)
+        return to_out(upload, multipart=plan, uploaded_parts=stored)
+    return to_out(upload, await pending_target(upload, store=store, settings=settings))
+
+
+@router.post(
+    "/uploads/{id}/parts",
+    response_model=PartsOut,
+    responses=responses(400, 401, 404, 409, 422, 502, 503),
+)
+async def sign_parts(
+    body: PartsRequest, upload: OwnedUpload, store: Store, settings: SettingsDep
+) -> PartsOut:
+    """Signed URLs for any parts of a pending multipart upload (later batches, resume, retry)."""
+    now = utcnow()
+    profile = profile_of(upload, settings)
+    parts = multipart.sign_parts(
+        upload,
+        store=store,
+        creds=await store.credentials(),
+        profile=profile,
+        numbers=body.part_numbers,
+        md5s=body.md5s,
+        now=now,
+    )
+    expires_at = now + timedelta(seconds=url_lifetime(upload, profile, now))
+    return PartsOut(parts=parts, expires_at=expires_at)
 
 
 @router.post(
     "/uploads/{id}/complete",
     response_model=UploadOut,
-    responses=responses(401, 404, 409, 422, 502, 503),
+    responses=responses(400, 401, 404, 409, 422, 502, 503),
 )
-async def complete_upload(upload: OwnedUpload, session: SessionDep, store: Store) -> UploadOut:
-    """The client is done: verify the object in the store and mark the upload `uploaded`."""
-    return to_out(await service.verify_and_mark(session=session, store=store, upload=upload))
+async def complete_upload(
+    upload: OwnedUpload,
+    session: SessionDep,
+    store: Store,
+    body: Annotated[CompleteRequest | None, Body()] = None,
+) -> UploadOut:
+    """The client is done: assemble the parts (if multipart), verify, mark `uploaded`.
+
+    Without a body the service reads the parts from the store, so clients never need to read
+    ETags. Completing an upload that is already `uploaded` answers it unchanged.
+    """
+    parts = body.parts if body else None
+    return to_out(await service.complete(session=session, store=store, upload=upload, parts=parts))
 
 
 @router.delete(
@@ -98,7 +148,7 @@ async def complete_upload(upload: OwnedUpload, session: SessionDep, store: Store
     responses=responses(401, 404, 409, 502, 503),
 )
 async def cancel_upload(upload: OwnedUpload, session: SessionDep, store: Store) -> Response:
-    """Cancel a pending upload: remove what reached the store and mark it `aborted`."""
+    """Cancel a pending upload: abort it in the store, remove any object, mark it `aborted`."""
     await service.cancel(session=session, store=store, upload=upload)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

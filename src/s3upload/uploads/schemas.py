@@ -6,28 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator, model_validator
 
 from s3upload.db.models import Upload
+from s3upload.multipart.schemas import MultipartOut, UploadedPart
 from s3upload.settings import CHECKSUM_ALGORITHMS
 from s3upload.uploads.policy import MIME_RE, clean_file_name
 from s3upload.uploads.states import Status
+from s3upload.wire import Camel, RequestBody
 
 ChecksumAlgorithm = Literal["MD5", "SHA256", "SHA1", "CRC32", "CRC32C"]
 assert set(ChecksumAlgorithm.__args__) == set(CHECKSUM_ALGORITHMS)  # type: ignore[attr-defined]
-
-
-class Camel(BaseModel):
-    """camelCase on the wire, snake_case in Python."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class RequestBody(Camel):
-    """Request bodies refuse unknown fields, so a typo is an error rather than a default."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
 class Checksum(Camel):
@@ -134,7 +123,13 @@ class UploadOut(Camel):
     single: SingleTarget | None = Field(
         default=None, description="Signed target, while a single upload is pending."
     )
-    multipart: None = None
+    multipart: MultipartOut | None = Field(
+        default=None, description="Part plan and signed part URLs of a multipart upload."
+    )
+    uploaded_parts: list[UploadedPart] | None = Field(
+        default=None,
+        description="Parts already in the store, while a multipart upload is pending (resume).",
+    )
 
 
 class PresignOut(UploadOut):
@@ -153,7 +148,12 @@ class UploadPage(Camel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 
-def to_out(upload: Upload, single: SingleTarget | None = None) -> UploadOut:
+def to_out(
+    upload: Upload,
+    single: SingleTarget | None = None,
+    multipart: MultipartOut | None = None,
+    uploaded_parts: list[UploadedPart] | None = None,
+) -> UploadOut:
     """The wire shape of an upload record."""
     checksum = None
     if upload.checksum_algorithm and upload.checksum_value:
@@ -176,5 +176,7 @@ def to_out(upload: Upload, single: SingleTarget | None = None) -> UploadOut:
             "expires_at": upload.expires_at,
             "uploaded_at": upload.uploaded_at,
             "single": single,
+            "multipart": multipart,
+            "uploaded_parts": uploaded_parts,
         }
     )

@@ -1,78 +1,29 @@
-"""Upload service functions: create, sign, verify, complete, change status, cancel."""
+"""Upload service functions: create, complete, change status, cancel."""
 
 from __future__ import annotations
 
-import base64
+import logging
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
-from s3upload.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from s3upload.settings import Profile, Settings
-from s3upload.store.client import ObjectInfo, ObjectStore
-from s3upload.store.signer import Credentials
+from s3upload.errors import Forbidden, Invalid, NotFound, TooLarge
+from s3upload.multipart import service as multipart
+from s3upload.multipart.planning import plan
+from s3upload.multipart.schemas import MultipartOut, PartRef
+from s3upload.settings import Settings
+from s3upload.store.client import ObjectStore
 from s3upload.uploads import policy
+from s3upload.uploads.records import PROCESSOR_ROLE, conflict, find_upload, move, utcnow
 from s3upload.uploads.schemas import CreateUpload, SingleTarget, StatusUpdate
+from s3upload.uploads.signing import sign_single
 from s3upload.uploads.states import PROCESSOR_STATUSES, Status, can_move
+from s3upload.uploads.verify import verify_and_mark
 
-PROCESSOR_ROLE = "processor"
-ADMIN_ROLE = "admin"
-
-
-def utcnow() -> datetime:
-    """Now, in UTC, to the microsecond."""
-    return datetime.now(UTC)
-
-
-def checksum_header(algorithm: str, value: str) -> tuple[str, str]:
-    """The request header that makes the store check a declared checksum."""
-    if algorithm == "MD5":
-        return "Content-MD5", value
-    return f"x-amz-checksum-{algorithm.lower()}", value
-
-
-def sign_single(
-    upload: Upload, *, store: ObjectStore, creds: Credentials, profile: Profile, now: datetime
-) -> SingleTarget:
-    """A signed PUT URL or POST form for a pending single-part upload."""
-    expires_in = max(1, min(profile.url_expires, int((upload.expires_at - now).total_seconds())))
-    meta = {f"x-amz-meta-{k}": v for k, v in upload.metadata_.items()}
-    if upload.method == "POST":
-        fields = {"Content-Type": upload.file_type, **meta}
-        if profile.cache_control:
-            fields["Cache-Control"] = profile.cache_control
-        conditions: list[object] = [
-            ["content-length-range", upload.file_size, upload.file_size],
-            *({k: v} for k, v in fields.items()),
-        ]
-        url, form = store.signer.presign_post(
-            upload.key,
-            creds=creds,
-            fields=fields,
-            conditions=conditions,
-            expires_in=expires_in,
-            now=now,
-        )
-        return SingleTarget(method="POST", url=url, fields=form)
-    headers = {
-        "Content-Type": upload.file_type,
-        "Content-Length": str(upload.file_size),
-        **meta,
-    }
-    if profile.cache_control:
-        headers["Cache-Control"] = profile.cache_control
-    if upload.checksum_algorithm and upload.checksum_value:
-        name, value = checksum_header(upload.checksum_algorithm, upload.checksum_value)
-        headers[name] = value
-    url = store.signer.presign(
-        upload.key, creds=creds, method="PUT", headers=headers, expires_in=expires_in, now=now
-    )
-    return SingleTarget(method="PUT", url=url, headers=headers)
+log = logging.getLogger("s3upload.uploads")
 
 
 async def create_upload(
@@ -82,21 +33,35 @@ async def create_upload(
     settings: Settings,
     user: User,
     body: CreateUpload,
-    single_only_route: str | None = None,
-) -> tuple[Upload, SingleTarget]:
-    """Check the file against its profile, record it `pending`, and sign where to send it."""
+    single_only: bool = False,
+    strategy: str | None = None,
+) -> tuple[Upload, SingleTarget | None, MultipartOut | None]:
+    """Check the file against its profile, record it `pending`, and sign where to send it.
+
+    The strategy follows the size unless given; `single_only` (the one-request route) refuses
+    files that need multipart.
+    """
     profile = policy.pick_profile(settings, body.profile, user)
     policy.check_file(profile, body.profile, file_type=body.file_type, file_size=body.file_size)
-    if body.file_size > settings.s3.single_part_max:
-        hint = "use POST /uploads" if single_only_route else "multipart is not available"
+    single_max = settings.s3.single_part_max
+    if strategy is None:
+        big = body.file_size > settings.upload.multipart_threshold
+        strategy = "multipart" if (big and not single_only) else "single"
+    if strategy == "single" and body.file_size > single_max:
+        hint = "use POST /uploads, which uploads in parts" if single_only else "use multipart"
         raise TooLarge(
-            f"Files over {settings.s3.single_part_max} bytes cannot be sent in one request; "
-            f"{hint}.",
-            details={"singlePartMax": settings.s3.single_part_max},
+            f"Files over {single_max} bytes cannot be sent in one request; {hint}.",
+            details={"singlePartMax": single_max},
         )
     metadata = policy.check_metadata(profile, body.metadata)
     checksum_algorithm = checksum_value = None
     if body.checksum is not None:
+        if strategy == "multipart":
+            raise Invalid(
+                "Whole-file checksums are verified for single-part uploads; for multipart, "
+                "send per-part MD5s to POST /uploads/{id}/parts.",
+                code="unsupported_checksum",
+            )
         if body.method == "POST":
             raise Invalid(
                 "Checksums are signed into PUT uploads; use method PUT.", code="invalid_checksum"
@@ -104,12 +69,9 @@ async def create_upload(
         checksum_algorithm = body.checksum.algorithm
         checksum_value = policy.check_checksum(settings, checksum_algorithm, body.checksum.value)
 
-    # Fail before writing anything if the store is down or misconfigured.
-    await store.check()
-    creds = await store.credentials()
-
     now = utcnow()
     upload_id = uuid.uuid4()
+    window = profile.url_expires if strategy == "single" else settings.upload.window
     upload = Upload(
         id=upload_id,
         owner=user.owner,
@@ -118,122 +80,66 @@ async def create_upload(
         file_type=body.file_type,
         file_size=body.file_size,
         status=Status.PENDING,
-        strategy="single",
-        method=body.method,
+        strategy=strategy,
+        method=body.method if strategy == "single" else "PUT",
         profile=body.profile,
         metadata_=metadata,
         checksum_algorithm=checksum_algorithm,
         checksum_value=checksum_value,
         created_at=now,
         updated_at=now,
-        expires_at=now + timedelta(seconds=profile.url_expires),
+        expires_at=now + timedelta(seconds=window),
     )
-    target = sign_single(upload, store=store, creds=creds, profile=profile, now=now)
-    session.add(upload)
-    await session.commit()
-    return upload, target
+    if strategy == "single":
+        # Fail before writing anything if the store is down or misconfigured.
+        await store.check()
+        creds = await store.credentials()
+        target = sign_single(upload, store=store, creds=creds, profile=profile, now=now)
+        session.add(upload)
+        await session.commit()
+        return upload, target, None
+
+    upload.part_size, upload.part_count = plan(body.file_size, settings.upload.part_size)
+    upload.store_upload_id = await store.create_multipart(
+        upload.key,
+        content_type=body.file_type,
+        metadata=metadata,
+        cache_control=profile.cache_control,
+    )
+    try:
+        creds = await store.credentials()
+        first = list(range(1, min(settings.upload.first_batch, upload.part_count) + 1))
+        parts = (
+            multipart.sign_parts(
+                upload, store=store, creds=creds, profile=profile, numbers=first, now=now
+            )
+            if first
+            else []
+        )
+        session.add(upload)
+        await session.commit()
+    except BaseException:
+        # No record means nobody would ever abort it: free the store's upload now.
+        log.warning("create failed after the store upload was started; aborting it")
+        await store.abort_multipart(upload.key, upload.store_upload_id)
+        raise
+    plan_out = MultipartOut(part_size=upload.part_size, part_count=upload.part_count, parts=parts)
+    return upload, None, plan_out
 
 
-async def pending_target(
-    upload: Upload, *, store: ObjectStore, settings: Settings
-) -> SingleTarget | None:
-    """A fresh signed target for a pending single upload still inside its window."""
-    now = utcnow()
-    if upload.status != Status.PENDING or upload.strategy != "single" or upload.expires_at <= now:
-        return None
-    profile = settings.profiles.get(upload.profile, settings.profiles["default"])
-    creds = await store.credentials()
-    return sign_single(upload, store=store, creds=creds, profile=profile, now=now)
-
-
-async def find_upload(
-    session: AsyncSession, user: User, *, upload_id: uuid.UUID | None = None, key: str | None = None
+async def complete(
+    *,
+    session: AsyncSession,
+    store: ObjectStore,
+    upload: Upload,
+    parts: list[PartRef] | None = None,
 ) -> Upload:
-    """The caller's upload by id or key; 404 for anyone else's (admins and processors see all)."""
-    stmt = select(Upload)
-    stmt = stmt.where(Upload.id == upload_id) if upload_id else stmt.where(Upload.key == key)
-    if not (user.has(ADMIN_ROLE) or user.has(PROCESSOR_ROLE)):
-        stmt = stmt.where(Upload.owner == user.owner)
-    upload = (await session.execute(stmt)).scalar_one_or_none()
-    if upload is None:
-        raise NotFound("No such upload.")
-    return upload
-
-
-def mismatch(upload: Upload, info: ObjectInfo) -> str | None:
-    """Why the stored object is not what was declared, or None when it is."""
-    if info.size != upload.file_size:
-        return f"stored size {info.size} differs from declared size {upload.file_size}"
-    if info.content_type.strip().lower() != upload.file_type.strip().lower():
-        return f"stored type '{info.content_type}' differs from declared '{upload.file_type}'"
-    alg, value = upload.checksum_algorithm, upload.checksum_value
-    if alg and value:
-        if alg == "MD5" and upload.strategy == "single":
-            stored = info.etag.lower()
-            value = base64.b64decode(value).hex()
-        else:
-            stored = info.checksums.get(alg, "")
-        if not stored:
-            return f"the store reported no {alg} checksum to compare"
-        if stored != value:
-            return f"stored {alg} checksum differs from the declared one"
-    return None
-
-
-async def _move(
-    session: AsyncSession, upload: Upload, expected: str, new: Status, **values: Any
-) -> bool:
-    """Compare-and-set the status, so concurrent completes and events cannot both win."""
-    now = utcnow()
-    result = await session.execute(
-        update(Upload)
-        .where(Upload.id == upload.id, Upload.status == expected)
-        .values(status=new, updated_at=now, **values)
-        .execution_options(synchronize_session=False)
-    )
-    await session.commit()
-    await session.refresh(upload)
-    return bool(getattr(result, "rowcount", 0))
-
-
-def _conflict(upload: Upload, wanted: str) -> Conflict:
-    return Conflict(
-        f"An upload that is '{upload.status}' cannot become '{wanted}'.",
-        code="invalid_transition",
-        details={"status": upload.status},
-    )
-
-
-async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: Upload) -> Upload:
-    """HEAD the object; mark `uploaded` if it is what was declared, `failed` if not."""
-    if upload.status in (Status.UPLOADED, Status.PROCESSING, Status.COMPLETED):
-        return upload  # completing twice answers the same object
-    if upload.status != Status.PENDING:
-        raise _conflict(upload, Status.UPLOADED)
-    checksums = bool(upload.checksum_algorithm and upload.checksum_algorithm != "MD5")
-    info = await store.head(upload.key, checksums=checksums)
-    if info is None:
-        raise Conflict(
-            "The object is not in the store yet; upload the bytes first.",
-            code="object_missing",
-            details={"status": upload.status},
-        )
-    reason = mismatch(upload, info)
-    if reason is not None:
-        await _move(session, upload, Status.PENDING, Status.FAILED, failure_reason=reason)
-        if upload.status != Status.FAILED:  # someone else moved it first
-            return await verify_and_mark(session=session, store=store, upload=upload)
-        raise Invalid(
-            f"Verification failed: {reason}.",
-            code="verification_failed",
-            details={"status": upload.status, "reason": reason},
-        )
-    moved = await _move(
-        session, upload, Status.PENDING, Status.UPLOADED, uploaded_at=utcnow(), etag=info.etag
-    )
-    if not moved and upload.status not in (Status.UPLOADED, Status.PROCESSING, Status.COMPLETED):
-        raise _conflict(upload, Status.UPLOADED)
-    return upload
+    """The client says it is done: assemble parts if multipart, verify, mark `uploaded`."""
+    if upload.strategy == "multipart":
+        return await multipart.complete(session=session, store=store, upload=upload, parts=parts)
+    if parts is not None:
+        raise Invalid("parts is only for multipart uploads.", code="invalid_parts")
+    return await verify_and_mark(session=session, store=store, upload=upload)
 
 
 async def change_status(
@@ -245,7 +151,7 @@ async def change_status(
     if wanted == Status.UPLOADED:
         if upload.owner != user.owner and not user.has(PROCESSOR_ROLE):
             raise NotFound("No such upload.")
-        return await verify_and_mark(session=session, store=store, upload=upload)
+        return await complete(session=session, store=store, upload=upload)
     if wanted not in PROCESSOR_STATUSES:
         raise Invalid(
             f"Status '{wanted}' is not set here; cancel with DELETE /uploads/{{id}} and "
@@ -260,10 +166,10 @@ async def change_status(
     if current == wanted:
         return upload
     if not can_move(current, wanted):
-        raise _conflict(upload, wanted)
+        raise conflict(upload, wanted)
     reason = body.reason if wanted == Status.FAILED else None
-    if not await _move(session, upload, current, wanted, failure_reason=reason):
-        raise _conflict(upload, wanted)
+    if not await move(session, upload, current, wanted, failure_reason=reason):
+        raise conflict(upload, wanted)
     return upload
 
 
@@ -272,8 +178,11 @@ async def cancel(*, session: AsyncSession, store: ObjectStore, upload: Upload) -
     if upload.status == Status.ABORTED:
         return
     if upload.status != Status.PENDING:
-        raise _conflict(upload, Status.ABORTED)
+        raise conflict(upload, Status.ABORTED)
     # Store first: if it fails the record stays pending and the cancel can be retried.
-    await store.delete(upload.key)
-    if not await _move(session, upload, Status.PENDING, Status.ABORTED):
-        raise _conflict(upload, Status.ABORTED)
+    if upload.strategy == "multipart":
+        await multipart.abort(store=store, upload=upload)
+    else:
+        await store.delete(upload.key)
+    if not await move(session, upload, Status.PENDING, Status.ABORTED):
+        raise conflict(upload, Status.ABORTED)

@@ -1,0 +1,1 @@
+"""Multipart uploads: part planning, batch signing, resume, complete, abort."""

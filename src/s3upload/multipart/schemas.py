@@ -1,0 +1,69 @@
+"""Bodies of the multipart routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from s3upload.wire import Camel, RequestBody
+
+
+class PartTarget(Camel):
+    """A signed URL for one part; send exactly `headers` with the part's bytes."""
+
+    part_number: int
+    url: str
+    headers: dict[str, str]
+
+
+class MultipartOut(Camel):
+    """The plan of a multipart upload and a batch of signed part URLs."""
+
+    part_size: int = Field(description="Every part but the last has exactly this size.")
+    part_count: int
+    parts: list[PartTarget] = Field(description="Signed URLs; ask `/parts` for the rest.")
+
+
+class UploadedPart(Camel):
+    """A part the store already holds."""
+
+    part_number: int
+    size: int
+    etag: str
+
+
+class PartsRequest(RequestBody):
+    """Body of `POST /uploads/{id}/parts`."""
+
+    part_numbers: list[int] = Field(min_length=1, max_length=10_000)
+    md5s: dict[int, str] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Optional base64 MD5 per part number, signed into that part's URL so the "
+        "store refuses corrupted bytes.",
+    )
+
+
+class PartsOut(Camel):
+    """Signed part URLs."""
+
+    parts: list[PartTarget]
+    expires_at: datetime
+
+
+class PartRef(RequestBody):
+    """A part named by number and ETag."""
+
+    part_number: int = Field(ge=1, le=10_000)
+    etag: str = Field(min_length=1, max_length=128)
+
+
+class CompleteRequest(RequestBody):
+    """Optional body of `POST /uploads/{id}/complete` for multipart uploads."""
+
+    parts: list[PartRef] | None = Field(
+        default=None,
+        max_length=10_000,
+        description="Omit to let the service read the parts from the store.",
+    )

@@ -1,0 +1,178 @@
+"""Multipart service functions: start, sign parts, list what is stored, complete, abort."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from s3upload.db.models import Upload
+from s3upload.errors import Conflict, Invalid
+from s3upload.multipart.planning import part_length
+from s3upload.multipart.schemas import PartRef, PartTarget, UploadedPart
+from s3upload.settings import Profile
+from s3upload.store.client import InvalidParts, NoSuchUpload, ObjectStore
+from s3upload.store.signer import Credentials
+from s3upload.uploads.records import conflict
+from s3upload.uploads.signing import url_lifetime
+from s3upload.uploads.states import Status
+from s3upload.uploads.verify import DONE, verify_and_mark
+
+LIST_LIMIT = 1000  # part numbers named in an error's details, at most
+
+
+def _parse_md5(number: int, value: str) -> str:
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Invalid(f"md5s.{number} must be base64.", code="invalid_checksum") from exc
+    if len(digest) != 16:
+        raise Invalid(f"md5s.{number} must be a 16-byte MD5.", code="invalid_checksum")
+    return base64.b64encode(digest).decode()
+
+
+def require_pending_multipart(upload: Upload) -> str:
+    """The store's upload id of a pending multipart upload; 409 otherwise."""
+    if upload.strategy != "multipart" or not upload.store_upload_id:
+        raise Conflict(
+            "This is a single-part upload; it has no parts.",
+            code="not_multipart",
+            details={"status": upload.status},
+        )
+    if upload.status != Status.PENDING:
+        raise conflict(upload, Status.UPLOADED)
+    return upload.store_upload_id
+
+
+def sign_parts(
+    upload: Upload,
+    *,
+    store: ObjectStore,
+    creds: Credentials,
+    profile: Profile,
+    numbers: list[int],
+    now: datetime,
+    md5s: dict[int, str] | None = None,
+) -> list[PartTarget]:
+    """Signed UploadPart URLs, each bound to its part's exact length (and MD5 if given)."""
+    upload_id = require_pending_multipart(upload)
+    count = upload.part_count or 0
+    part_size = upload.part_size or 0
+    wanted = sorted(set(numbers))
+    outside = [n for n in wanted if not 1 <= n <= count]
+    if outside:
+        raise Invalid(
+            f"Part numbers must be between 1 and {count}.",
+            code="invalid_part_number",
+            details={"partNumbers": outside[:LIST_LIMIT], "partCount": count},
+        )
+    md5s = md5s or {}
+    unknown = sorted(set(md5s) - set(wanted))
+    if unknown:
+        raise Invalid(
+            "md5s names parts that were not asked for.",
+            code="invalid_checksum",
+            details={"partNumbers": unknown[:LIST_LIMIT]},
+        )
+    specs = []
+    for n in wanted:
+        md5 = _parse_md5(n, md5s[n]) if n in md5s else None
+        specs.append((n, part_length(upload.file_size, part_size, n), md5))
+    urls = store.signer.presign_parts(
+        upload.key,
+        creds=creds,
+        upload_id=upload_id,
+        parts=specs,
+        expires_in=url_lifetime(upload, profile, now),
+        now=now,
+    )
+    out = []
+    for (n, length, md5), url in zip(specs, urls, strict=True):
+        headers = {"Content-Length": str(length)}
+        if md5:
+            headers["Content-MD5"] = md5
+        out.append(PartTarget(part_number=n, url=url, headers=headers))
+    return out
+
+
+async def uploaded_parts(upload: Upload, *, store: ObjectStore) -> list[UploadedPart] | None:
+    """The parts the store holds for a pending multipart upload (for resuming)."""
+    if upload.strategy != "multipart" or upload.status != Status.PENDING:
+        return None
+    if not upload.store_upload_id:
+        return None
+    try:
+        stored = await store.list_parts(upload.key, upload.store_upload_id)
+    except NoSuchUpload:
+        return []
+    return [UploadedPart(part_number=p.number, size=p.size, etag=p.etag) for p in stored]
+
+
+async def complete(
+    *,
+    session: AsyncSession,
+    store: ObjectStore,
+    upload: Upload,
+    parts: list[PartRef] | None = None,
+) -> Upload:
+    """Check every planned part is stored with its size, assemble, verify, mark `uploaded`."""
+    if upload.status in DONE:
+        return upload
+    upload_id = require_pending_multipart(upload)
+    count, part_size = upload.part_count or 0, upload.part_size or 0
+    try:
+        stored = {p.number: p for p in await store.list_parts(upload.key, upload_id)}
+    except NoSuchUpload:
+        # Assembled by an earlier complete whose answer was lost, or aborted by the store.
+        return await verify_and_mark(session=session, store=store, upload=upload)
+    missing = [n for n in range(1, count + 1) if n not in stored]
+    if missing:
+        raise Conflict(
+            f"{len(missing)} of {count} parts are not in the store yet.",
+            code="parts_missing",
+            details={
+                "status": upload.status,
+                "missing": missing[:LIST_LIMIT],
+                "missingCount": len(missing),
+            },
+        )
+    wrong = [
+        n
+        for n in range(1, count + 1)
+        if stored[n].size != part_length(upload.file_size, part_size, n)
+    ]
+    if wrong:
+        raise Invalid(
+            "Some parts have the wrong size; upload them again.",
+            code="part_size_mismatch",
+            details={"partNumbers": wrong[:LIST_LIMIT]},
+        )
+    etags = {n: stored[n].etag for n in range(1, count + 1)}
+    if parts is not None:
+        named = {p.part_number: p.etag for p in parts}
+        if set(named) != set(etags):
+            raise Invalid(
+                f"parts must name each of the {count} parts exactly once.",
+                code="invalid_parts",
+            )
+        etags = named
+    try:
+        await store.complete_multipart(upload.key, upload_id, sorted(etags.items()))
+    except NoSuchUpload:
+        pass  # a concurrent complete assembled it first; verification below decides
+    except InvalidParts as exc:
+        raise Conflict(
+            "The store refused the part list (an ETag does not match a stored part).",
+            code="invalid_parts",
+            details={"status": upload.status, "storeError": str(exc)},
+        ) from exc
+    return await verify_and_mark(session=session, store=store, upload=upload)
+
+
+async def abort(*, store: ObjectStore, upload: Upload) -> None:
+    """Free the parts in the store and remove the object if it was already assembled."""
+    if upload.store_upload_id:
+        await store.abort_multipart(upload.key, upload.store_upload_id)
+    await store.delete(upload.key)

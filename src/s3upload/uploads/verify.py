@@ -1,0 +1,67 @@
+"""Verification: the store must hold exactly what was declared before `uploaded` is set."""
+
+from __future__ import annotations
+
+import base64
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from s3upload.db.models import Upload
+from s3upload.errors import Conflict, Invalid
+from s3upload.store.client import ObjectInfo, ObjectStore
+from s3upload.uploads.records import conflict, move, utcnow
+from s3upload.uploads.states import Status
+
+DONE = (Status.UPLOADED, Status.PROCESSING, Status.COMPLETED)
+
+
+def mismatch(upload: Upload, info: ObjectInfo) -> str | None:
+    """Why the stored object is not what was declared, or None when it is."""
+    if info.size != upload.file_size:
+        return f"stored size {info.size} differs from declared size {upload.file_size}"
+    if info.content_type.strip().lower() != upload.file_type.strip().lower():
+        return f"stored type '{info.content_type}' differs from declared '{upload.file_type}'"
+    alg, value = upload.checksum_algorithm, upload.checksum_value
+    if alg and value:
+        if alg == "MD5":
+            stored = info.etag.lower()  # a single PUT's ETag is the hex MD5 of its bytes
+            value = base64.b64decode(value).hex()
+        else:
+            stored = info.checksums.get(alg, "")
+        if not stored:
+            return f"the store reported no {alg} checksum to compare"
+        if stored != value:
+            return f"stored {alg} checksum differs from the declared one"
+    return None
+
+
+async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: Upload) -> Upload:
+    """HEAD the object; mark `uploaded` if it is what was declared, `failed` if not."""
+    if upload.status in DONE:
+        return upload  # completing twice answers the same object
+    if upload.status != Status.PENDING:
+        raise conflict(upload, Status.UPLOADED)
+    checksums = bool(upload.checksum_algorithm and upload.checksum_algorithm != "MD5")
+    info = await store.head(upload.key, checksums=checksums)
+    if info is None:
+        raise Conflict(
+            "The object is not in the store yet; upload the bytes first.",
+            code="object_missing",
+            details={"status": upload.status},
+        )
+    reason = mismatch(upload, info)
+    if reason is not None:
+        await move(session, upload, Status.PENDING, Status.FAILED, failure_reason=reason)
+        if upload.status != Status.FAILED:  # someone else moved it first
+            return await verify_and_mark(session=session, store=store, upload=upload)
+        raise Invalid(
+            f"Verification failed: {reason}.",
+            code="verification_failed",
+            details={"status": upload.status, "reason": reason},
+        )
+    moved = await move(
+        session, upload, Status.PENDING, Status.UPLOADED, uploaded_at=utcnow(), etag=info.etag
+    )
+    if not moved and upload.status not in DONE:
+        raise conflict(upload, Status.UPLOADED)
+    return upload
