@@ -11,6 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from s3upload import __version__
+from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
 from s3upload.errors import install_error_handlers
 from s3upload.files.router import router as files_router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(uploads_router)
     app.include_router(files_router)
+    app.include_router(uppy_router)
     app.include_router(health_router)
     if settings.cors_origins:
         app.add_middleware(

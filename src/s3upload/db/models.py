@@ -50,7 +50,10 @@ class Upload(Base):
     key: Mapped[str] = mapped_column(String(1024), unique=True)
     file_name: Mapped[str] = mapped_column(String(255))
     file_type: Mapped[str] = mapped_column(String(255))
-    file_size: Mapped[int] = mapped_column(BigInteger)
+    # Null until verified when the client did not declare a size (Uppy's single uploads).
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    # The most bytes this upload may hold (the profile's maximum when it was created).
+    size_limit: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
     strategy: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(8))

@@ -19,6 +19,14 @@ def plan(size: int, preferred: int) -> tuple[int, int]:
     return part, -(-size // part)
 
 
+def plan_like_uppy(size: int) -> tuple[int, int]:
+    """(part size, part count) as Uppy's S3 plugin cuts a file: max(5 MiB, size / 10,000)."""
+    if size <= 0 or size > MAX_OBJECT:
+        raise ValueError(f"size must be 1..{MAX_OBJECT} bytes")
+    part = max(MIN_PART, -(-size // MAX_PARTS))
+    return part, -(-size // part)
+
+
 def part_length(size: int, part_size: int, number: int) -> int:
     """Exact byte length of part `number` (1-based); the last part holds the remainder."""
     count = -(-size // part_size)

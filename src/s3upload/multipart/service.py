@@ -9,13 +9,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
-from s3upload.errors import Conflict, Invalid
-from s3upload.multipart.planning import part_length
+from s3upload.errors import Conflict, Invalid, TooLarge
+from s3upload.multipart.planning import MAX_PARTS, part_length
 from s3upload.multipart.schemas import PartRef, PartTarget, UploadedPart
 from s3upload.settings import Profile
-from s3upload.store.client import InvalidParts, NoSuchUpload, ObjectStore
+from s3upload.store.client import InvalidParts, NoSuchUpload, ObjectStore, StoredPart
 from s3upload.store.signer import Credentials
-from s3upload.uploads.records import conflict
+from s3upload.uploads.records import conflict, move
 from s3upload.uploads.signing import url_lifetime
 from s3upload.uploads.states import Status
 from s3upload.uploads.verify import DONE, verify_and_mark
@@ -58,8 +58,8 @@ def sign_parts(
 ) -> list[PartTarget]:
     """Signed UploadPart URLs, each bound to its part's exact length (and MD5 if given)."""
     upload_id = require_pending_multipart(upload)
-    count = upload.part_count or 0
-    part_size = upload.part_size or 0
+    # Without a declared size there is no plan: any part number S3 allows, lengths unbound.
+    count = upload.part_count or MAX_PARTS
     wanted = sorted(set(numbers))
     outside = [n for n in wanted if not 1 <= n <= count]
     if outside:
@@ -76,10 +76,13 @@ def sign_parts(
             code="invalid_checksum",
             details={"partNumbers": unknown[:LIST_LIMIT]},
         )
-    specs = []
+    specs: list[tuple[int, int | None, str | None]] = []
     for n in wanted:
         md5 = _parse_md5(n, md5s[n]) if n in md5s else None
-        specs.append((n, part_length(upload.file_size, part_size, n), md5))
+        length = None
+        if upload.file_size and upload.part_size:
+            length = part_length(upload.file_size, upload.part_size, n)
+        specs.append((n, length, md5))
     urls = store.signer.presign_parts(
         upload.key,
         creds=creds,
@@ -90,7 +93,7 @@ def sign_parts(
     )
     out = []
     for (n, length, md5), url in zip(specs, urls, strict=True):
-        headers = {"Content-Length": str(length)}
+        headers = {} if length is None else {"Content-Length": str(length)}
         if md5:
             headers["Content-MD5"] = md5
         out.append(PartTarget(part_number=n, url=url, headers=headers))
@@ -121,12 +124,20 @@ async def complete(
     if upload.status in DONE:
         return upload
     upload_id = require_pending_multipart(upload)
-    count, part_size = upload.part_count or 0, upload.part_size or 0
     try:
         stored = {p.number: p for p in await store.list_parts(upload.key, upload_id)}
     except NoSuchUpload:
         # Assembled by an earlier complete whose answer was lost, or aborted by the store.
         return await verify_and_mark(session=session, store=store, upload=upload)
+    if upload.file_size is None or upload.part_size is None:
+        await _check_unplanned(session=session, store=store, upload=upload, stored=stored)
+        count = max(stored)
+        expected = {n: stored[n].size for n in stored}
+    else:
+        count = upload.part_count or 0
+        expected = {
+            n: part_length(upload.file_size, upload.part_size, n) for n in range(1, count + 1)
+        }
     missing = [n for n in range(1, count + 1) if n not in stored]
     if missing:
         raise Conflict(
@@ -138,11 +149,7 @@ async def complete(
                 "missingCount": len(missing),
             },
         )
-    wrong = [
-        n
-        for n in range(1, count + 1)
-        if stored[n].size != part_length(upload.file_size, part_size, n)
-    ]
+    wrong = [n for n in range(1, count + 1) if stored[n].size != expected[n]]
     if wrong:
         raise Invalid(
             "Some parts have the wrong size; upload them again.",
@@ -169,6 +176,28 @@ async def complete(
             details={"status": upload.status, "storeError": str(exc)},
         ) from exc
     return await verify_and_mark(session=session, store=store, upload=upload)
+
+
+async def _check_unplanned(
+    *, session: AsyncSession, store: ObjectStore, upload: Upload, stored: dict[int, StoredPart]
+) -> None:
+    """For an upload without a declared size: some parts, and no more bytes than allowed."""
+    if not stored:
+        raise Conflict(
+            "No parts are in the store yet.",
+            code="parts_missing",
+            details={"status": upload.status, "missing": [1], "missingCount": 1},
+        )
+    total = sum(p.size for p in stored.values())
+    if total > upload.size_limit:
+        # Nobody may assemble it: free the store and record why.
+        await abort(store=store, upload=upload)
+        reason = f"parts hold {total} bytes, more than the limit of {upload.size_limit}"
+        await move(session, upload, Status.PENDING, Status.FAILED, failure_reason=reason)
+        raise TooLarge(
+            f"The parts hold {total} bytes; this upload allows at most {upload.size_limit}.",
+            details={"status": upload.status, "maxSize": upload.size_limit},
+        )
 
 
 async def abort(*, store: ObjectStore, upload: Upload) -> None:

@@ -70,6 +70,10 @@ class Signer:
         # As botocore writes them: `http://host/bucket`, `https://bucket.host/`.
         self.bucket_url = f"{self._origin}{self._prefix}" if path_style else f"{self._origin}/"
 
+    def object_url(self, key: str) -> str:
+        """The plain (unsigned) URL of an object."""
+        return f"{self._origin}{self._prefix}/{quote(key, safe='/~')}"
+
     def presign(
         self,
         key: str,
@@ -129,11 +133,11 @@ class Signer:
         *,
         creds: Credentials,
         upload_id: str,
-        parts: list[tuple[int, int, str | None]],
+        parts: list[tuple[int, int | None, str | None]],
         expires_in: int,
         now: datetime | None = None,
     ) -> list[str]:
-        """Presigned UploadPart URLs for (part number, exact length, Content-MD5 or None).
+        """Presigned UploadPart URLs for (part number, exact length or None, Content-MD5 or None).
 
         Same output as `presign` per part, but everything shared by the batch (scope, key,
         path, sorted query prefix) is built once: only part number, length and MD5 vary.
@@ -148,31 +152,35 @@ class Signer:
         upload_param = f"uploadId={_enc(upload_id)}"
         host_line = f"host:{self._host}\n"
         templates = {}
-        for with_md5 in (False, True):
-            signed = "content-length;content-md5;host" if with_md5 else "content-length;host"
-            auth = [
-                ("X-Amz-Algorithm", ALGORITHM),
-                ("X-Amz-Credential", _enc(f"{creds.access_key}/{scope}")),
-                ("X-Amz-Date", amz_date),
-                ("X-Amz-Expires", str(min(int(expires_in), MAX_EXPIRES))),
-                ("X-Amz-SignedHeaders", _enc(signed)),
-            ]
-            if creds.token:
-                auth.append(("X-Amz-Security-Token", _enc(creds.token)))
-            # Upper-case "X-Amz-*" sorts before "partNumber" and "uploadId".
-            auth_query = "&".join(f"{k}={v}" for k, v in sorted(auth))
-            url_query = "&".join(f"{k}={v}" for k, v in auth)
-            templates[with_md5] = (
-                f"PUT\n{path}\n{auth_query}&partNumber=",
-                f"\n{signed}\n{UNSIGNED_PAYLOAD}",
-                f"{self._origin}{path}?partNumber=",
-                f"&{upload_param}&{url_query}&X-Amz-Signature=",
-            )
+        for has_length in (False, True):
+            for has_md5 in (False, True):
+                names = ["content-length"] * has_length + ["content-md5"] * has_md5 + ["host"]
+                signed = ";".join(names)
+                auth = [
+                    ("X-Amz-Algorithm", ALGORITHM),
+                    ("X-Amz-Credential", _enc(f"{creds.access_key}/{scope}")),
+                    ("X-Amz-Date", amz_date),
+                    ("X-Amz-Expires", str(min(int(expires_in), MAX_EXPIRES))),
+                    ("X-Amz-SignedHeaders", _enc(signed)),
+                ]
+                if creds.token:
+                    auth.append(("X-Amz-Security-Token", _enc(creds.token)))
+                # Upper-case "X-Amz-*" sorts before "partNumber" and "uploadId".
+                auth_query = "&".join(f"{k}={v}" for k, v in sorted(auth))
+                url_query = "&".join(f"{k}={v}" for k, v in auth)
+                templates[has_length, has_md5] = (
+                    f"PUT\n{path}\n{auth_query}&partNumber=",
+                    f"\n{signed}\n{UNSIGNED_PAYLOAD}",
+                    f"{self._origin}{path}?partNumber=",
+                    f"&{upload_param}&{url_query}&X-Amz-Signature=",
+                )
         sha256, new_hmac = hashlib.sha256, hmac.new
         urls = []
         for number, length, md5 in parts:
-            canon_head, canon_tail, url_head, url_tail = templates[md5 is not None]
-            headers = f"content-length:{length}\n"
+            canon_head, canon_tail, url_head, url_tail = templates[
+                length is not None, md5 is not None
+            ]
+            headers = "" if length is None else f"content-length:{length}\n"
             if md5 is not None:
                 headers += f"content-md5:{md5}\n"
             canonical = f"{canon_head}{number}&{upload_param}\n{headers}{host_line}{canon_tail}"

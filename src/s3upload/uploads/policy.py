@@ -91,14 +91,14 @@ def pick_profile(settings: Settings, name: str, user: User) -> Profile:
     return profile
 
 
-def check_file(profile: Profile, name: str, *, file_type: str, file_size: int) -> None:
+def check_file(profile: Profile, name: str, *, file_type: str, file_size: int | None) -> None:
     """Type and size against the profile: 415 and 413."""
     if not type_allowed(file_type, profile.allowed_types):
         raise UnsupportedType(
             f"Files of type '{essence(file_type)}' are not allowed in profile '{name}'.",
             details={"allowedTypes": profile.allowed_types},
         )
-    if file_size > profile.max_size:
+    if file_size is not None and file_size > profile.max_size:
         raise TooLarge(
             f"The file is {file_size} bytes; profile '{name}' allows at most "
             f"{profile.max_size} bytes.",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from s3upload.db.models import Upload
 from s3upload.multipart.schemas import MultipartOut, UploadedPart
@@ -26,50 +26,53 @@ class Checksum(Camel):
     value: str = Field(min_length=4, max_length=128)
 
 
-class FileFields(RequestBody):
-    """The file a client wants to upload."""
+def _mime(value: str) -> str:
+    value = value.strip()
+    if not MIME_RE.match(value):
+        raise ValueError("must be a MIME type such as 'image/png'")
+    return value
 
-    file_name: str = Field(
+
+FileName = Annotated[
+    str,
+    Field(
         max_length=1024,
         description="Original name, 1-255 characters after trimming, no control characters.",
         examples=["holiday.mp4"],
-    )
-    file_type: str = Field(
-        max_length=255, description="MIME type, e.g. `image/png`.", examples=["video/mp4"]
-    )
-    file_size: int = Field(strict=True, gt=0, description="Size in bytes.", examples=[7340032])
+    ),
+    AfterValidator(clean_file_name),
+]
+FileType = Annotated[
+    str,
+    Field(max_length=255, description="MIME type, e.g. `image/png`.", examples=["video/mp4"]),
+    AfterValidator(_mime),
+]
+
+
+class UploadFields(RequestBody):
+    """What a client wants to upload; the size may be unknown (Uppy's routes)."""
+
+    file_name: FileName
+    file_type: FileType
+    file_size: int | None = Field(default=None, strict=True, gt=0)
     method: Literal["PUT", "POST"] = Field(
-        default="PUT", description="PUT with signed headers, or an HTML-form POST with a policy."
+        default="PUT",
+        description="Single-part only: PUT with signed headers, or an HTML-form POST with a "
+        "policy. Ignored for multipart uploads.",
     )
     metadata: dict[str, str] = Field(
         default_factory=dict,
         max_length=32,
         description="Stored as `x-amz-meta-*`; printable ASCII, 2 KB in all.",
     )
-
-    @field_validator("file_name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        return clean_file_name(value)
-
-    @field_validator("file_type")
-    @classmethod
-    def _type(cls, value: str) -> str:
-        value = value.strip()
-        if not MIME_RE.match(value):
-            raise ValueError("must be a MIME type such as 'image/png'")
-        return value
-
-
-class PresignRequest(FileFields):
-    """Body of `POST /presigned-url`."""
-
-
-class CreateUpload(FileFields):
-    """Body of `POST /uploads`."""
-
     profile: str = Field(default="default", max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     checksum: Checksum | None = None
+
+
+class CreateUpload(UploadFields):
+    """Body of `POST /uploads` and `POST /presigned-url`."""
+
+    file_size: int = Field(strict=True, gt=0, description="Size in bytes.", examples=[7340032])
 
 
 class StatusUpdate(RequestBody):
@@ -109,7 +112,7 @@ class UploadOut(Camel):
     key: str
     file_name: str
     file_type: str
-    file_size: int
+    file_size: int | None = Field(description="Null until verified if none was declared.")
     status: Status
     strategy: Literal["single", "multipart"]
     profile: str

@@ -12,13 +12,13 @@ from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
 from s3upload.errors import Forbidden, Invalid, NotFound, TooLarge
 from s3upload.multipart import service as multipart
-from s3upload.multipart.planning import plan
+from s3upload.multipart.planning import MAX_OBJECT, plan, plan_like_uppy
 from s3upload.multipart.schemas import MultipartOut, PartRef
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads import policy
 from s3upload.uploads.records import PROCESSOR_ROLE, conflict, find_upload, move, utcnow
-from s3upload.uploads.schemas import CreateUpload, SingleTarget, StatusUpdate
+from s3upload.uploads.schemas import SingleTarget, StatusUpdate, UploadFields
 from s3upload.uploads.signing import sign_single
 from s3upload.uploads.states import PROCESSOR_STATUSES, Status, can_move
 from s3upload.uploads.verify import verify_and_mark
@@ -32,22 +32,29 @@ async def create_upload(
     store: ObjectStore,
     settings: Settings,
     user: User,
-    body: CreateUpload,
+    body: UploadFields,
     single_only: bool = False,
     strategy: str | None = None,
+    uppy_parts: bool = False,
 ) -> tuple[Upload, SingleTarget | None, MultipartOut | None]:
     """Check the file against its profile, record it `pending`, and sign where to send it.
 
     The strategy follows the size unless given; `single_only` (the one-request route) refuses
-    files that need multipart.
+    files that need multipart. `uppy_parts` plans parts the way Uppy cuts them.
     """
     profile = policy.pick_profile(settings, body.profile, user)
     policy.check_file(profile, body.profile, file_type=body.file_type, file_size=body.file_size)
     single_max = settings.s3.single_part_max
+    size = body.file_size
     if strategy is None:
-        big = body.file_size > settings.upload.multipart_threshold
+        big = size is not None and size > settings.upload.multipart_threshold
         strategy = "multipart" if (big and not single_only) else "single"
-    if strategy == "single" and body.file_size > single_max:
+    if strategy == "single" and size is None and body.method != "POST":
+        raise Invalid(
+            "A PUT upload needs fileSize; without it only a POST form can limit the size.",
+            code="size_required",
+        )
+    if strategy == "single" and size is not None and size > single_max:
         hint = "use POST /uploads, which uploads in parts" if single_only else "use multipart"
         raise TooLarge(
             f"Files over {single_max} bytes cannot be sent in one request; {hint}.",
@@ -78,7 +85,8 @@ async def create_upload(
         key=policy.object_key(profile, upload_id, body.file_name, now),
         file_name=body.file_name,
         file_type=body.file_type,
-        file_size=body.file_size,
+        file_size=size,
+        size_limit=min(profile.max_size, single_max if strategy == "single" else MAX_OBJECT),
         status=Status.PENDING,
         strategy=strategy,
         method=body.method if strategy == "single" else "PUT",
@@ -99,7 +107,10 @@ async def create_upload(
         await session.commit()
         return upload, target, None
 
-    upload.part_size, upload.part_count = plan(body.file_size, settings.upload.part_size)
+    if size is not None:
+        upload.part_size, upload.part_count = (
+            plan_like_uppy(size) if uppy_parts else plan(size, settings.upload.part_size)
+        )
     upload.store_upload_id = await store.create_multipart(
         upload.key,
         content_type=body.file_type,
@@ -108,7 +119,7 @@ async def create_upload(
     )
     try:
         creds = await store.credentials()
-        first = list(range(1, min(settings.upload.first_batch, upload.part_count) + 1))
+        first = list(range(1, min(settings.upload.first_batch, upload.part_count or 0) + 1))
         parts = (
             multipart.sign_parts(
                 upload, store=store, creds=creds, profile=profile, numbers=first, now=now
@@ -123,7 +134,11 @@ async def create_upload(
         log.warning("create failed after the store upload was started; aborting it")
         await store.abort_multipart(upload.key, upload.store_upload_id)
         raise
-    plan_out = MultipartOut(part_size=upload.part_size, part_count=upload.part_count, parts=parts)
+    plan_out = None
+    if upload.part_size and upload.part_count:
+        plan_out = MultipartOut(
+            part_size=upload.part_size, part_count=upload.part_count, parts=parts
+        )
     return upload, None, plan_out
 
 

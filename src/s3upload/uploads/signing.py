@@ -40,8 +40,12 @@ def sign_single(
         fields = {"Content-Type": upload.file_type, **meta}
         if profile.cache_control:
             fields["Cache-Control"] = profile.cache_control
+        # An undeclared size is bounded by the profile's maximum, enforced by the store.
+        low, high = (
+            (upload.file_size, upload.file_size) if upload.file_size else (1, upload.size_limit)
+        )
         conditions: list[object] = [
-            ["content-length-range", upload.file_size, upload.file_size],
+            ["content-length-range", low, high],
             *({k: v} for k, v in fields.items()),
         ]
         url, form = store.signer.presign_post(

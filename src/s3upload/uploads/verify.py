@@ -17,7 +17,10 @@ DONE = (Status.UPLOADED, Status.PROCESSING, Status.COMPLETED)
 
 def mismatch(upload: Upload, info: ObjectInfo) -> str | None:
     """Why the stored object is not what was declared, or None when it is."""
-    if info.size != upload.file_size:
+    if upload.file_size is None:
+        if info.size > upload.size_limit:
+            return f"stored size {info.size} exceeds the limit of {upload.size_limit}"
+    elif info.size != upload.file_size:
         return f"stored size {info.size} differs from declared size {upload.file_size}"
     if info.content_type.strip().lower() != upload.file_type.strip().lower():
         return f"stored type '{info.content_type}' differs from declared '{upload.file_type}'"
@@ -60,7 +63,13 @@ async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: 
             details={"status": upload.status, "reason": reason},
         )
     moved = await move(
-        session, upload, Status.PENDING, Status.UPLOADED, uploaded_at=utcnow(), etag=info.etag
+        session,
+        upload,
+        Status.PENDING,
+        Status.UPLOADED,
+        uploaded_at=utcnow(),
+        etag=info.etag,
+        file_size=info.size,  # fills in a size that was not declared
     )
     if not moved and upload.status not in DONE:
         raise conflict(upload, Status.UPLOADED)

@@ -1,0 +1,260 @@
+"""Uppy-compatible routes, backed by the same records, policy, ownership and verification.
+
+Point `@uppy/aws-s3` at this service with `endpoint: "<service url>"` and the bearer token in
+its `headers` option. `uploadId` in these routes is the service's upload id; the `key` query
+parameter Uppy sends must be that upload's key.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from s3upload.auth.deps import CurrentUser
+from s3upload.compat.schemas import (
+    UppyBatch,
+    UppyComplete,
+    UppyCompleted,
+    UppyCreate,
+    UppyCreated,
+    UppyParams,
+    UppyPart,
+    UppySignedPart,
+)
+from s3upload.db.models import Upload
+from s3upload.db.session import SessionDep
+from s3upload.docs import responses
+from s3upload.errors import Invalid, NotFound
+from s3upload.multipart import service as multipart
+from s3upload.multipart.schemas import PartRef
+from s3upload.settings import Settings
+from s3upload.store.client import ObjectStore
+from s3upload.store.signer import Credentials
+from s3upload.uploads import service
+from s3upload.uploads.deps import SettingsDep, Store
+from s3upload.uploads.records import find_upload, utcnow
+from s3upload.uploads.schemas import UploadFields
+from s3upload.uploads.signing import profile_of, url_lifetime
+
+router = APIRouter(prefix="/s3", tags=["uppy"])
+
+# Uppy copies every file.meta field into `metadata`; these repeat what the record holds.
+_UPPY_OWN_META = {"name", "type", "relativepath", "size", "profile"}
+_METADATA_PARAM = re.compile(r"^metadata\[(.+)\]$")
+
+
+def _fields(
+    settings: Settings,
+    *,
+    filename: str,
+    mime: str,
+    metadata: dict[str, str],
+    size: int | None,
+    method: str = "PUT",
+) -> UploadFields:
+    """Uppy's request as the service's own upload fields (validated the same way)."""
+    profile = metadata.get("profile", "default")
+    allowed = settings.profiles[profile].metadata_keys if profile in settings.profiles else None
+    meta = {
+        k: v
+        for k, v in metadata.items()
+        if k.lower() not in _UPPY_OWN_META and (allowed is None or k.lower() in allowed)
+    }
+    if size is None and metadata.get("size", "").isdigit():
+        size = int(metadata["size"])
+    try:
+        return UploadFields(
+            file_name=filename,
+            file_type=mime,
+            file_size=size,
+            # Without a size only a POST policy can cap the bytes; with one, PUT binds it.
+            method=method if size is not None else "POST",
+            metadata=meta,
+            profile=profile,
+        )
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+
+
+async def uppy_upload(
+    uploadId: uuid.UUID,
+    key: Annotated[str, Query(max_length=1024, description="The upload's key, as Uppy sends it.")],
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+) -> Upload:
+    """The caller's multipart upload named by Uppy's `uploadId` and `key`."""
+    request.state.upload_id = str(uploadId)
+    upload = await find_upload(session, user, upload_id=uploadId)
+    if upload.owner != user.owner or upload.key != key:
+        raise NotFound("No such upload.")
+    return upload
+
+
+UppyUpload = Annotated[Upload, Depends(uppy_upload)]
+
+
+@router.get("/params", response_model=UppyParams, responses=responses(401, 403, 413, 415, 422))
+async def params(
+    request: Request,
+    session: SessionDep,
+    store: Store,
+    settings: SettingsDep,
+    user: CurrentUser,
+    filename: Annotated[str, Query(max_length=1024)],
+    type: Annotated[str, Query(max_length=255)],
+    size: Annotated[int | None, Query(gt=0, description="Optional: binds the exact size.")] = None,
+) -> UppyParams:
+    """Single-part upload for Uppy.
+
+    With the size known (`size`, or a `size` metadata field) a PUT bound to it; without, an
+    HTML-form POST whose policy caps the size at the profile's maximum (note: Ceph RGW's POST
+    answer carries no ETag header, which Uppy waits for, so send the size there).
+    Query `metadata[<name>]=<value>` pairs become object metadata. Uppy does not report
+    single uploads done: the store's event notification or `PUT /file-status` verifies them.
+    """
+    metadata = {
+        m.group(1): v
+        for k, v in request.query_params.multi_items()
+        if (m := _METADATA_PARAM.match(k))
+    }
+    body = _fields(settings, filename=filename, mime=type, metadata=metadata, size=size)
+    upload, target, _ = await service.create_upload(
+        session=session, store=store, settings=settings, user=user, body=body, single_only=True
+    )
+    request.state.upload_id = str(upload.id)
+    if target is None:  # pragma: no cover - single_only always signs a single target
+        raise RuntimeError("a single upload was created without a target")
+    expires = int((upload.expires_at - upload.created_at).total_seconds())
+    headers = {k: v for k, v in (target.headers or {}).items() if k != "Content-Length"}
+    return UppyParams(
+        method=target.method,
+        url=target.url,
+        fields=target.fields or {},
+        headers=headers,
+        expires=expires,
+    )
+
+
+@router.post("/multipart", response_model=UppyCreated, responses=responses(401, 403, 413, 415))
+async def create_multipart(
+    body: UppyCreate,
+    request: Request,
+    session: SessionDep,
+    store: Store,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> UppyCreated:
+    """Start a multipart upload for Uppy; parts are planned the way Uppy cuts them."""
+    fields = _fields(
+        settings, filename=body.filename, mime=body.type, metadata=body.metadata, size=body.size
+    )
+    upload, _, _ = await service.create_upload(
+        session=session,
+        store=store,
+        settings=settings,
+        user=user,
+        body=fields,
+        strategy="multipart",
+        uppy_parts=True,
+    )
+    request.state.upload_id = str(upload.id)
+    return UppyCreated(key=upload.key, uploadId=str(upload.id))
+
+
+def _sign(
+    upload: Upload, store: ObjectStore, settings: Settings, numbers: list[int], creds: Credentials
+) -> tuple[list[tuple[int, str, dict[str, str]]], int]:
+    """(part number, URL, headers a browser may set) for each part, and the URLs' lifetime."""
+    now = utcnow()
+    profile = profile_of(upload, settings)
+    parts = multipart.sign_parts(
+        upload,
+        store=store,
+        creds=creds,
+        profile=profile,
+        numbers=numbers,
+        now=now,
+    )
+    # Browsers set Content-Length themselves and refuse a script that tries to.
+    out = [
+        (p.part_number, p.url, {k: v for k, v in p.headers.items() if k != "Content-Length"})
+        for p in parts
+    ]
+    return out, url_lifetime(upload, profile, now)
+
+
+@router.get(
+    "/multipart/{uploadId}/batch",
+    response_model=UppyBatch,
+    responses=responses(401, 404, 409, 422),
+)
+async def sign_batch(
+    upload: UppyUpload,
+    store: Store,
+    settings: SettingsDep,
+    partNumbers: Annotated[str, Query(max_length=60_000, pattern=r"^\d+(,\d+)*$")],
+) -> UppyBatch:
+    """Signed URLs for several parts (`partNumbers=1,2,3`)."""
+    numbers = [int(n) for n in partNumbers.split(",")]
+    if len(numbers) > 10_000:
+        raise Invalid("At most 10,000 part numbers at once.", code="invalid_part_number")
+    signed, _ = _sign(upload, store, settings, numbers, await store.credentials())
+    return UppyBatch(
+        presignedUrls={str(n): url for n, url, _ in signed},
+        headers={str(n): h for n, _, h in signed if h},
+    )
+
+
+@router.get(
+    "/multipart/{uploadId}/{partNumber}",
+    response_model=UppySignedPart,
+    responses=responses(401, 404, 409, 422),
+)
+async def sign_part(
+    upload: UppyUpload,
+    store: Store,
+    settings: SettingsDep,
+    partNumber: int,
+) -> UppySignedPart:
+    """A signed URL for one part."""
+    signed, expires = _sign(upload, store, settings, [partNumber], await store.credentials())
+    _, url, headers = signed[0]
+    return UppySignedPart(url=url, expires=expires, headers=headers)
+
+
+@router.get(
+    "/multipart/{uploadId}", response_model=list[UppyPart], responses=responses(401, 404, 409)
+)
+async def list_parts(upload: UppyUpload, store: Store) -> list[UppyPart]:
+    """The parts already in the store (Uppy resumes from these)."""
+    multipart.require_pending_multipart(upload)
+    stored = await multipart.uploaded_parts(upload, store=store) or []
+    return [UppyPart(PartNumber=p.part_number, ETag=p.etag, Size=p.size) for p in stored]
+
+
+@router.post(
+    "/multipart/{uploadId}/complete",
+    response_model=UppyCompleted,
+    responses=responses(401, 404, 409, 413, 422),
+)
+async def complete(
+    upload: UppyUpload, body: UppyComplete, session: SessionDep, store: Store
+) -> UppyCompleted:
+    """Assemble the parts, verify the object, mark the upload `uploaded`."""
+    refs = [PartRef(part_number=p.PartNumber, etag=p.ETag) for p in body.parts] or None
+    done = await service.complete(session=session, store=store, upload=upload, parts=refs)
+    location = store.signer.object_url(done.key)
+    return UppyCompleted(location=location, key=done.key, id=str(done.id), status=done.status)
+
+
+@router.delete("/multipart/{uploadId}", responses=responses(401, 404, 409))
+async def abort(upload: UppyUpload, session: SessionDep, store: Store) -> dict[str, str]:
+    """Abort the upload in the store and mark it `aborted`."""
+    await service.cancel(session=session, store=store, upload=upload)
+    return {}
