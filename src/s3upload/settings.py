@@ -119,6 +119,9 @@ class UploadSettings(BaseSettings):
     window: int = Field(
         default=86400, ge=60, description="Seconds a multipart upload may stay pending."
     )
+    download_expires: int = Field(
+        default=300, ge=10, le=604800, description="Lifetime of signed download URLs, s."
+    )
 
 
 class Settings(BaseSettings):

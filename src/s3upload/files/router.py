@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response, status
+from pydantic import Field
 
 from s3upload.auth.deps import CurrentUser
 from s3upload.db.session import SessionDep
 from s3upload.docs import responses
-from s3upload.files.service import list_uploads
-from s3upload.uploads.deps import ReadableUpload
+from s3upload.files.service import delete_file, download_url, list_uploads
+from s3upload.uploads.deps import OwnedUpload, ReadableUpload, SettingsDep, Store
 from s3upload.uploads.schemas import UploadOut, UploadPage, to_out
 from s3upload.uploads.states import Status
+from s3upload.wire import Camel
 
 router = APIRouter(tags=["files"])
+
+
+class DownloadOut(Camel):
+    """A signed GET for the object, named as it was uploaded."""
+
+    url: str = Field(description="Fetch with a plain GET before `expiresAt`.")
+    expires_at: datetime
 
 
 @router.get("/files", response_model=UploadPage, responses=responses(400, 401, 422, 503))
@@ -38,3 +48,43 @@ async def list_files(
 async def get_file(upload: ReadableUpload) -> UploadOut:
     """One upload (no signed target; see `GET /uploads/{id}` for that)."""
     return to_out(upload)
+
+
+@router.get(
+    "/files/{id}/download",
+    response_model=DownloadOut,
+    responses=responses(401, 404, 409, 422, 502, 503),
+)
+async def download(
+    upload: ReadableUpload,
+    store: Store,
+    settings: SettingsDep,
+    disposition: Annotated[
+        Literal["attachment", "inline"],
+        Query(description="`inline` lets a browser show the file instead of saving it."),
+    ] = "attachment",
+) -> DownloadOut:
+    """A signed download URL (uploaded, processing or completed files only).
+
+    The store answers it with `Content-Disposition` carrying the original file name
+    (RFC 6266, with the UTF-8 name per RFC 5987).
+    """
+    url, expires_at = await download_url(
+        store=store,
+        upload=upload,
+        disposition=disposition,
+        expires_in=settings.upload.download_expires,
+    )
+    return DownloadOut(url=url, expires_at=expires_at)
+
+
+@router.delete(
+    "/files/{id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=responses(401, 404, 409, 502, 503),
+)
+async def delete(upload: OwnedUpload, session: SessionDep, store: Store) -> Response:
+    """Delete the object from the store and mark the record `deleted`."""
+    await delete_file(session=session, store=store, upload=upload)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

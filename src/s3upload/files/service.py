@@ -1,14 +1,22 @@
-"""Listing the caller's uploads."""
+"""Files: listing the caller's uploads, downloading and deleting them."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
+from s3upload.errors import Conflict
+from s3upload.files.disposition import content_disposition
 from s3upload.files.pagination import decode_cursor, encode_cursor
-from s3upload.uploads.states import Status
+from s3upload.multipart import service as multipart
+from s3upload.store.client import ObjectStore
+from s3upload.uploads.records import conflict, move, utcnow
+from s3upload.uploads.states import READABLE, Status, can_move
 
 
 async def list_uploads(
@@ -32,3 +40,45 @@ async def list_uploads(
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], encode_cursor(last.created_at, last.id)
+
+
+async def download_url(
+    *,
+    store: ObjectStore,
+    upload: Upload,
+    disposition: Literal["attachment", "inline"],
+    expires_in: int,
+) -> tuple[str, datetime]:
+    """A signed GET that names the file as it was uploaded; only for finished uploads."""
+    if upload.status not in READABLE:
+        raise Conflict(
+            f"An upload that is '{upload.status}' has nothing to download.",
+            code="not_downloadable",
+            details={"status": upload.status},
+        )
+    now = utcnow()
+    creds = await store.credentials()
+    url = store.signer.presign(
+        upload.key,
+        creds=creds,
+        method="GET",
+        query={"response-content-disposition": content_disposition(upload.file_name, disposition)},
+        expires_in=expires_in,
+        now=now,
+    )
+    return url, now + timedelta(seconds=expires_in)
+
+
+async def delete_file(*, session: AsyncSession, store: ObjectStore, upload: Upload) -> None:
+    """Remove the object (and any unfinished multipart upload) and mark the record `deleted`."""
+    if upload.status == Status.DELETED:
+        return
+    if not can_move(Status(upload.status), Status.DELETED):
+        raise conflict(upload, Status.DELETED)
+    # Store first: if it fails the record keeps its status and the delete can be retried.
+    if upload.strategy == "multipart" and upload.status == Status.PENDING:
+        await multipart.abort(store=store, upload=upload)
+    else:
+        await store.delete(upload.key)
+    if not await move(session, upload, upload.status, Status.DELETED):
+        raise conflict(upload, Status.DELETED)
