@@ -29,6 +29,7 @@ from s3upload.settings import (
     Settings,
     UploadSettings,
 )
+from s3upload.store import bucket
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
@@ -175,6 +176,7 @@ def make_settings(services: Services, **overrides: object) -> Settings:
     database.update(overrides.pop("database", {}))  # type: ignore[arg-type]
     upload = {"multipart_threshold": 8 * 1024 * 1024, "part_size": 5 * 1024 * 1024}
     upload.update(overrides.pop("upload", {}))  # type: ignore[arg-type]
+    overrides.setdefault("cors_origins", ["http://127.0.0.1:8000"])
     return Settings(
         environment="test",
         upload=UploadSettings(**upload),
@@ -217,7 +219,7 @@ async def app(settings: Settings, migrated: str) -> AsyncIterator[FastAPI]:
     """The app, started (engine, store client) once for the session, bucket in place."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
-        await application.state.store.ensure_bucket(cors_origins=["http://127.0.0.1:8000"])
+        await bucket.setup(application.state.store, settings)
         yield application
 
 

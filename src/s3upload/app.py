@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +16,9 @@ from s3upload import __version__
 from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
 from s3upload.errors import install_error_handlers
+from s3upload.events.router import router as events_router
+from s3upload.events.sns import SnsVerifier
+from s3upload.events.sweeper import sweep_forever
 from s3upload.files.router import router as files_router
 from s3upload.health import router as health_router
 from s3upload.logs import AccessLogMiddleware, setup_logging
@@ -43,9 +48,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.store = store
+        app.state.sns = SnsVerifier(settings.events.sns_origin_pattern, settings.events.sns_topics)
+        sweeper = None
+        if settings.sweep.interval > 0:
+            sweeper = asyncio.create_task(
+                sweep_forever(
+                    sessionmaker=app.state.sessionmaker, store=store, settings=settings.sweep
+                )
+            )
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await store.close()
             await engine.dispose()
 
@@ -62,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(uploads_router)
     app.include_router(files_router)
     app.include_router(uppy_router)
+    app.include_router(events_router)
     app.include_router(health_router)
     if settings.cors_origins:
         app.add_middleware(

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 from pydantic import ValidationError
 
 from s3upload.settings import Settings
+
+if TYPE_CHECKING:
+    from s3upload.store.client import ObjectStore
+
+T = TypeVar("T")
 
 
 def load_settings() -> Settings:
@@ -80,29 +87,50 @@ def bucket() -> None:
     """Object store bucket commands."""
 
 
-@bucket.command("setup")
-def bucket_setup() -> None:
-    """Create the bucket if missing and apply CORS for the configured browser origins."""
+def _with_store(settings: Settings, work: Callable[[ObjectStore], Awaitable[T]]) -> T:
+    """Run `work` with a started store client; store errors exit 1 with one line."""
     from s3upload.errors import AppError
     from s3upload.store.client import ObjectStore
 
-    settings = load_settings()
-
-    async def run() -> bool:
+    async def run() -> T:
         store = ObjectStore(settings.s3)
         await store.start()
         try:
-            return await store.ensure_bucket(cors_origins=settings.cors_origins)
+            return await work(store)
         finally:
             await store.close()
 
     try:
-        created = asyncio.run(run())
+        return asyncio.run(run())
     except AppError as exc:
         click.echo(f"s3upload: {exc.message}", err=True)
         sys.exit(1)
-    verb = "created" if created else "exists"
-    click.echo(f"bucket {settings.s3.bucket} {verb}; CORS origins: {settings.cors_origins or '-'}")
+
+
+@bucket.command("setup")
+def bucket_setup() -> None:
+    """Create the bucket if missing; apply CORS, the lifecycle rule and event notifications."""
+    from s3upload.store import bucket as ops
+
+    settings = load_settings()
+    for line in _with_store(settings, lambda store: ops.setup(store, settings)):
+        click.echo(f"bucket {settings.s3.bucket}: {line}")
+
+
+@main.command()
+def doctor() -> None:
+    """Check credentials, bucket, CORS, lifecycle and event notifications; say how to fix."""
+    from s3upload.store import bucket as ops
+
+    settings = load_settings()
+    checks = _with_store(settings, lambda store: ops.diagnose(store, settings))
+    for check in checks:
+        mark = "ok  " if check.ok else "FAIL"
+        click.echo(f"{mark} {check.name}: {check.detail}")
+        if not check.ok and check.fix:
+            click.echo(f"     fix: {check.fix}")
+    if not all(c.ok for c in checks):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

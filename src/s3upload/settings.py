@@ -74,6 +74,9 @@ class S3Settings(BaseSettings):
         "flexible checksums (Ceph RGW before Reef).",
     )
     single_part_max: int = Field(default=5 * GiB, gt=0, le=5 * GiB)
+    abort_incomplete_days: int = Field(
+        default=2, ge=1, description="Lifecycle rule: abort unfinished multipart uploads after."
+    )
 
     @property
     def signing_endpoint(self) -> str | None:
@@ -124,6 +127,46 @@ class UploadSettings(BaseSettings):
     )
 
 
+class EventsSettings(BaseSettings):
+    """Store event notifications: the webhook's guard, SNS checks, SQS, and bucket wiring."""
+
+    model_config = SettingsConfigDict(env_prefix="EVENTS_", extra="ignore")
+
+    secret: str | None = Field(
+        default=None, description="Shared secret of POST /events/s3 (header or `secret` query)."
+    )
+    sns_origin_pattern: str = Field(
+        default=r"https://sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?",
+        description="Origins (scheme://host) SNS certificates and subscription URLs may have.",
+    )
+    sns_topics: list[str] = Field(
+        default_factory=list, description="Accepted SNS topic ARNs; empty accepts any."
+    )
+    queue_url: str | None = Field(default=None, description="SQS queue the worker reads.")
+    webhook_url: str | None = Field(
+        default=None,
+        description="Where RGW pushes events (bucket setup makes an RGW topic for it).",
+    )
+    topic_arn: str | None = Field(default=None, description="SNS topic for bucket events (AWS).")
+    queue_arn: str | None = Field(
+        default=None, description="SQS queue (AWS) or MinIO target ARN for bucket events."
+    )
+
+
+class SweepSettings(BaseSettings):
+    """Reconciling uploads that stayed pending past their window."""
+
+    model_config = SettingsConfigDict(env_prefix="SWEEP_", extra="ignore")
+
+    interval: float = Field(
+        default=0, ge=0, description="Seconds between sweeps in the app; 0 off."
+    )
+    grace: int = Field(
+        default=3600, ge=0, description="Seconds past the window before an upload is swept."
+    )
+    batch: int = Field(default=100, ge=1, le=10000, description="Uploads swept per run.")
+
+
 class Settings(BaseSettings):
     """Everything the service is configured with."""
 
@@ -138,6 +181,8 @@ class Settings(BaseSettings):
     s3: S3Settings = Field(default_factory=S3Settings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     upload: UploadSettings = Field(default_factory=UploadSettings)
+    events: EventsSettings = Field(default_factory=EventsSettings)
+    sweep: SweepSettings = Field(default_factory=SweepSettings)
     profiles: dict[str, Profile] = Field(default_factory=lambda: {"default": Profile()})
 
     @model_validator(mode="after")

@@ -99,9 +99,8 @@ class ObjectStore:
         self._client: S3Client | None = None
         self._healthy_until = 0.0
 
-    async def start(self) -> None:
-        """Open the HTTP connection pool."""
-        config = AioConfig(
+    def _config(self) -> AioConfig:
+        return AioConfig(
             signature_version="s3v4",
             s3={"addressing_style": "path" if self.settings.use_path_style else "virtual"},
             connect_timeout=self.settings.connect_timeout,
@@ -111,14 +110,33 @@ class ObjectStore:
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
+
+    async def start(self) -> None:
+        """Open the HTTP connection pool."""
         self._client = await self._stack.enter_async_context(
             self._session.create_client(
                 "s3",
                 endpoint_url=self.settings.endpoint_url,
                 region_name=self.settings.region,
-                config=config,
+                config=self._config(),
             )
         )
+
+    def other_client(self, service: str, endpoint_url: str | None) -> Any:
+        """An aiobotocore client for another service (SNS, SQS) with the same credentials."""
+        session: Any = self._session  # its overloads want a literal service name
+        return session.create_client(
+            service,
+            endpoint_url=endpoint_url,
+            region_name=self.settings.region,
+            config=self._config(),
+        )
+
+    @asynccontextmanager
+    async def calls(self) -> AsyncIterator[None]:
+        """Translate botocore failures of calls made through `client` or `other_client`."""
+        async with self._calls(bucket_call=True):
+            yield
 
     async def close(self) -> None:
         """Close the connection pool."""
@@ -264,31 +282,3 @@ class ObjectStore:
                 )
         except NoSuchUpload:
             pass
-
-    async def ensure_bucket(self, *, cors_origins: list[str]) -> bool:
-        """Create the bucket if missing and apply CORS for browser uploads; True if created."""
-        created = False
-        async with self._calls():
-            try:
-                await self.client.head_bucket(Bucket=self.bucket)
-            except bc.ClientError as exc:
-                if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-                    raise
-                await self.client.create_bucket(Bucket=self.bucket)
-                created = True
-            if cors_origins:
-                await self.client.put_bucket_cors(
-                    Bucket=self.bucket,
-                    CORSConfiguration={
-                        "CORSRules": [
-                            {
-                                "AllowedOrigins": cors_origins,
-                                "AllowedMethods": ["PUT", "POST", "GET", "HEAD"],
-                                "AllowedHeaders": ["*"],
-                                "ExposeHeaders": ["ETag"],
-                                "MaxAgeSeconds": 3600,
-                            }
-                        ]
-                    },
-                )
-        return created

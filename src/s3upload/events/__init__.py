@@ -1,0 +1,1 @@
+"""Keeping records true: store events (webhook, SNS, SQS) and the sweeper."""

@@ -1,0 +1,125 @@
+"""Applying S3 event records to uploads, by what the store holds now.
+
+Events can arrive twice, late, or out of order, so none is trusted as it stands: each one
+only names a key, and the service HEADs that key and moves the record to match the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from s3upload.db.models import Upload
+from s3upload.errors import BadRequest, Conflict, Invalid
+from s3upload.store.client import ObjectStore
+from s3upload.uploads.records import move
+from s3upload.uploads.states import READABLE, Status
+from s3upload.uploads.verify import verify_and_mark
+
+log = logging.getLogger("s3upload.events")
+
+# Records that may no longer hold an object: one arriving for them came through a signed URL
+# that outlived the cancellation, and is removed.
+_CLOSED = frozenset({Status.ABORTED, Status.EXPIRED, Status.DELETED})
+
+
+@dataclass
+class Outcome:
+    """What a batch of records did."""
+
+    processed: int = 0
+    ignored: int = 0
+
+
+def parse_records(payload: Any) -> list[tuple[str, str, str]]:
+    """(event name without `s3:`, bucket, key) of each record; 400 if the shape is wrong."""
+    if not isinstance(payload, dict):
+        raise BadRequest("An S3 event is a JSON object with `Records`.", code="invalid_event")
+    if payload.get("Event") == "s3:TestEvent":
+        return []
+    records = payload.get("Records")
+    if not isinstance(records, list):
+        raise BadRequest("An S3 event is a JSON object with `Records`.", code="invalid_event")
+    out = []
+    for record in records:
+        try:
+            name = str(record["eventName"]).removeprefix("s3:")
+            bucket = str(record["s3"]["bucket"]["name"])
+            key = unquote_plus(str(record["s3"]["object"]["key"]))
+        except (KeyError, TypeError) as exc:
+            raise BadRequest(
+                "An event record lacks eventName, s3.bucket.name or s3.object.key.",
+                code="invalid_event",
+            ) from exc
+        out.append((name, bucket, key))
+    return out
+
+
+async def _created(session: AsyncSession, store: ObjectStore, upload: Upload) -> bool:
+    if upload.status == Status.PENDING:
+        try:
+            await verify_and_mark(session=session, store=store, upload=upload)
+        except Conflict:
+            return False  # the object is gone again: a later event or the sweeper decides
+        except Invalid:
+            pass  # verification failed and the record now says so
+        return True
+    if upload.status in _CLOSED and await store.head(upload.key) is not None:
+        log.warning(
+            "object arrived for a closed upload; removing it",
+            extra={"upload_id": str(upload.id), "status": upload.status},
+        )
+        await store.delete(upload.key)
+        return True
+    return False  # already verified: a duplicate
+
+
+async def _removed(session: AsyncSession, store: ObjectStore, upload: Upload) -> bool:
+    if upload.status not in READABLE | {Status.FAILED}:
+        return False
+    if await store.head(upload.key) is not None:
+        return False  # stale: the object is there (written again after the removal)
+    return await move(session, upload, upload.status, Status.DELETED)
+
+
+async def apply_records(
+    records: list[tuple[str, str, str]],
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+) -> Outcome:
+    """Bring each named upload in line with the store; unknown keys are logged and skipped."""
+    outcome = Outcome()
+    for name, bucket, key in records:
+        if bucket != store.bucket:
+            log.info("event for another bucket ignored", extra={"bucket": bucket})
+            outcome.ignored += 1
+            continue
+        async with sessionmaker() as session:
+            upload = (
+                await session.execute(select(Upload).where(Upload.key == key))
+            ).scalar_one_or_none()
+            if upload is None:
+                log.info("event for an unknown key ignored", extra={"event": name, "key": key})
+                outcome.ignored += 1
+                continue
+            if name.startswith("ObjectCreated"):
+                changed = await _created(session, store, upload)
+            elif name.startswith("ObjectRemoved"):
+                changed = await _removed(session, store, upload)
+            else:
+                changed = False
+            log.info(
+                "event applied" if changed else "event changed nothing",
+                extra={"event": name, "upload_id": str(upload.id), "status": upload.status},
+            )
+            if changed:
+                outcome.processed += 1
+            else:
+                outcome.ignored += 1
+    return outcome

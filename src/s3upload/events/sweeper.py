@@ -1,0 +1,130 @@
+"""The sweeper: uploads still pending past their window are verified or expired.
+
+Safe to run on several machines at once: each upload is claimed with
+`SELECT ... FOR UPDATE SKIP LOCKED` in its own transaction (PostgreSQL), and every status
+change is a compare-and-set, so an upload is acted on once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from s3upload.db.models import Upload
+from s3upload.settings import SweepSettings
+from s3upload.store.client import ObjectStore
+from s3upload.uploads.records import utcnow
+from s3upload.uploads.states import Status
+from s3upload.uploads.verify import mismatch
+
+log = logging.getLogger("s3upload.sweeper")
+
+
+@dataclass(frozen=True)
+class SweepAction:
+    """What the sweeper did (or would do) to one upload."""
+
+    upload_id: str
+    key: str
+    action: str  # "uploaded" or "expired"
+    reason: str
+
+
+async def _decide(store: ObjectStore, upload: Upload) -> tuple[str, str, dict[str, object]]:
+    """The action for one stale upload, from what the store holds."""
+    checksums = bool(upload.checksum_algorithm and upload.checksum_algorithm != "MD5")
+    info = await store.head(upload.key, checksums=checksums)
+    if info is None:
+        return "expired", "not finished within its window", {}
+    problem = mismatch(upload, info)
+    if problem is None:
+        return (
+            "uploaded",
+            "found in the store; its completion was never reported",
+            {
+                "uploaded_at": utcnow(),
+                "etag": info.etag,
+                "file_size": info.size,
+            },
+        )
+    return "expired", f"not finished within its window ({problem})", {}
+
+
+async def _sweep_one(
+    session: AsyncSession,
+    store: ObjectStore,
+    cutoff: datetime,
+    dry_run: bool,
+    seen: set[uuid.UUID],
+) -> SweepAction | None:
+    stmt = (
+        select(Upload)
+        .where(Upload.status == Status.PENDING, Upload.expires_at < cutoff)
+        .order_by(Upload.expires_at)
+        .limit(1)
+    )
+    if dry_run:
+        stmt = stmt.where(Upload.id.not_in(seen)) if seen else stmt
+    else:
+        stmt = stmt.with_for_update(skip_locked=True)
+    upload = (await session.execute(stmt)).scalar_one_or_none()
+    if upload is None:
+        return None
+    action, reason, values = await _decide(store, upload)
+    if not dry_run:
+        if action == "expired":
+            # Free the store before the record says so; a failure leaves it pending for later.
+            if upload.strategy == "multipart" and upload.store_upload_id:
+                await store.abort_multipart(upload.key, upload.store_upload_id)
+            await store.delete(upload.key)
+            values = {"failure_reason": reason}
+        await session.execute(
+            update(Upload)
+            .where(Upload.id == upload.id, Upload.status == Status.PENDING)
+            .values(status=action, updated_at=utcnow(), **values)
+        )
+    return SweepAction(str(upload.id), upload.key, action, reason)
+
+
+async def sweep(
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+    settings: SweepSettings,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> list[SweepAction]:
+    """Reconcile up to `settings.batch` stale pending uploads; with `dry_run`, only report."""
+    cutoff = (now or utcnow()) - timedelta(seconds=settings.grace)
+    actions: list[SweepAction] = []
+    seen: set[uuid.UUID] = set()
+    for _ in range(settings.batch):
+        async with sessionmaker() as session, session.begin():
+            done = await _sweep_one(session, store, cutoff, dry_run, seen)
+        if done is None:
+            break
+        seen.add(uuid.UUID(done.upload_id))
+        actions.append(done)
+        log.info(
+            "would sweep" if dry_run else "swept",
+            extra={"upload_id": done.upload_id, "action": done.action, "reason": done.reason},
+        )
+    return actions
+
+
+async def sweep_forever(
+    *, sessionmaker: async_sessionmaker[AsyncSession], store: ObjectStore, settings: SweepSettings
+) -> None:
+    """The in-app periodic sweep (`SWEEP_INTERVAL` > 0); errors are logged, never fatal."""
+    while True:
+        await asyncio.sleep(settings.interval)
+        try:
+            await sweep(sessionmaker=sessionmaker, store=store, settings=settings)
+        except Exception:  # a sweep that fails is retried at the next interval
+            log.exception("sweep failed")

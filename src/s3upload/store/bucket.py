@@ -1,0 +1,191 @@
+"""Bucket set-up and diagnosis: CORS for browsers, the abort-incomplete lifecycle rule, events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from botocore import exceptions as bc
+
+from s3upload.settings import Settings
+from s3upload.store.client import ObjectStore
+
+CORS_METHODS = ["PUT", "POST", "GET", "HEAD"]
+LIFECYCLE_ID = "s3upload-abort-incomplete-multipart"
+EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding of `doctor`."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _code(exc: bc.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def webhook_with_secret(url: str, secret: str | None) -> str:
+    """The webhook URL with the shared secret in its query (RGW cannot send headers)."""
+    if not secret:
+        return url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "secret"] + [("secret", secret)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+async def setup(store: ObjectStore, settings: Settings) -> list[str]:
+    """Create the bucket if missing; apply CORS, the lifecycle rule and event notifications."""
+    done: list[str] = []
+    client = store.client
+    async with store.calls():
+        try:
+            await client.head_bucket(Bucket=store.bucket)
+        except bc.ClientError as exc:
+            if _code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+            await client.create_bucket(Bucket=store.bucket)
+            done.append(f"created bucket {store.bucket}")
+        if settings.cors_origins:
+            await client.put_bucket_cors(
+                Bucket=store.bucket,
+                CORSConfiguration={
+                    "CORSRules": [
+                        {
+                            "AllowedOrigins": settings.cors_origins,
+                            "AllowedMethods": CORS_METHODS,
+                            "AllowedHeaders": ["*"],
+                            "ExposeHeaders": ["ETag", "Location"],
+                            "MaxAgeSeconds": 3600,
+                        }
+                    ]
+                },
+            )
+            done.append(f"CORS for {', '.join(settings.cors_origins)}")
+        days = settings.s3.abort_incomplete_days
+        await client.put_bucket_lifecycle_configuration(
+            Bucket=store.bucket,
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": LIFECYCLE_ID,
+                        "Status": "Enabled",
+                        "Filter": {"Prefix": ""},
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days},
+                    }
+                ]
+            },
+        )
+        done.append(f"lifecycle: abort incomplete multipart uploads after {days} days")
+        config: Any = await _notification_config(store, settings)
+        if config:
+            await client.put_bucket_notification_configuration(
+                Bucket=store.bucket, NotificationConfiguration=config
+            )
+            target = (config.get("TopicConfigurations") or config["QueueConfigurations"])[0]
+            done.append(f"events -> {target.get('TopicArn') or target.get('QueueArn')}")
+    return done
+
+
+async def _notification_config(store: ObjectStore, settings: Settings) -> dict[str, Any]:
+    events = settings.events
+    if events.queue_arn:
+        return {
+            "QueueConfigurations": [
+                {"Id": "s3upload", "QueueArn": events.queue_arn, "Events": EVENTS}
+            ]
+        }
+    topic_arn = events.topic_arn
+    if events.webhook_url and not topic_arn:
+        # Ceph RGW: a push topic made through its SNS API; non-persistent topics deliver
+        # before the upload's answer returns.
+        endpoint = webhook_with_secret(events.webhook_url, events.secret)
+        async with store.other_client("sns", store.settings.endpoint_url) as sns:
+            resp = await sns.create_topic(
+                Name=f"{store.bucket}-s3upload-events",
+                Attributes={"push-endpoint": endpoint, "persistent": "false"},
+            )
+        topic_arn = resp["TopicArn"]
+    if topic_arn:
+        return {
+            "TopicConfigurations": [{"Id": "s3upload", "TopicArn": topic_arn, "Events": EVENTS}]
+        }
+    return {}
+
+
+async def diagnose(store: ObjectStore, settings: Settings) -> list[Check]:
+    """What is wrong with the bucket for this service, and how to fix it."""
+    client = store.client
+    fix = "run `s3upload bucket setup`"
+    try:
+        async with store.calls():
+            await client.head_bucket(Bucket=store.bucket)
+    except Exception as exc:  # any failure here ends the diagnosis
+        message = getattr(exc, "message", str(exc))
+        return [Check("bucket", False, message, "check S3_* settings and the AWS credentials")]
+    checks = [Check("bucket", True, f"{store.bucket} answers with these credentials")]
+    checks.append(await _check_cors(store, settings, fix))
+    checks.append(await _check_lifecycle(store, fix))
+    checks.append(await _check_events(store, settings, fix))
+    return checks
+
+
+async def _check_cors(store: ObjectStore, settings: Settings, fix: str) -> Check:
+    if not settings.cors_origins:
+        return Check("cors", True, "no browser origins configured (CORS_ORIGINS)")
+    try:
+        rules = (await store.client.get_bucket_cors(Bucket=store.bucket)).get("CORSRules", [])
+    except bc.ClientError as exc:
+        if _code(exc) != "NoSuchCORSConfiguration":
+            raise
+        return Check("cors", False, "the bucket has no CORS rules; browsers cannot upload", fix)
+    missing = []
+    for origin in settings.cors_origins:
+        if not any(
+            (origin in r.get("AllowedOrigins", []) or "*" in r.get("AllowedOrigins", []))
+            and set(CORS_METHODS) <= set(r.get("AllowedMethods", []))
+            and any(h.lower() == "etag" for h in r.get("ExposeHeaders", []))
+            for r in rules
+        ):
+            missing.append(origin)
+    if missing:
+        return Check(
+            "cors",
+            False,
+            f"no rule lets {', '.join(missing)} PUT/POST/GET/HEAD and read ETag",
+            fix,
+        )
+    return Check("cors", True, "browser origins may upload and read ETag")
+
+
+async def _check_lifecycle(store: ObjectStore, fix: str) -> Check:
+    try:
+        resp = await store.client.get_bucket_lifecycle_configuration(Bucket=store.bucket)
+        rules = list(resp.get("Rules", []))
+    except bc.ClientError as exc:
+        if _code(exc) != "NoSuchLifecycleConfiguration":
+            raise
+        rules = []
+    if any(r.get("Status") == "Enabled" and "AbortIncompleteMultipartUpload" in r for r in rules):
+        return Check("lifecycle", True, "incomplete multipart uploads are aborted")
+    return Check("lifecycle", False, "abandoned multipart parts are kept (and billed) forever", fix)
+
+
+async def _check_events(store: ObjectStore, settings: Settings, fix: str) -> Check:
+    resp = await store.client.get_bucket_notification_configuration(Bucket=store.bucket)
+    targets = resp.get("TopicConfigurations", []) + resp.get("QueueConfigurations", [])
+    created = [t for t in targets if any("ObjectCreated" in e for e in t.get("Events", []))]
+    if created:
+        return Check("events", True, f"ObjectCreated events go to {len(created)} target(s)")
+    return Check(
+        "events",
+        False,
+        "no event notifications: uploads whose client never calls complete stay pending "
+        "until the sweeper runs",
+        fix + " with EVENTS_WEBHOOK_URL, EVENTS_TOPIC_ARN or EVENTS_QUEUE_ARN set",
+    )
