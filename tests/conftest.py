@@ -24,9 +24,11 @@ from s3upload.db import migrate
 from s3upload.settings import (
     AuthSettings,
     DatabaseSettings,
+    EventsSettings,
     Profile,
     S3Settings,
     Settings,
+    SweepSettings,
     UploadSettings,
 )
 from s3upload.store import bucket
@@ -44,6 +46,7 @@ RGW_ENV = {
 PG_ENV = {"PG_DIR": str(STATE / "pg"), "PG_PORT": "55433", "PG_DB": "s3upload_test"}
 TEST_SECRET = "test-secret-0123456789abcdef0123456789"
 BUCKET = "test-uploads"
+EVENTS_SECRET = "events-secret-for-tests"
 
 
 @dataclass(frozen=True)
@@ -177,9 +180,15 @@ def make_settings(services: Services, **overrides: object) -> Settings:
     upload = {"multipart_threshold": 8 * 1024 * 1024, "part_size": 5 * 1024 * 1024}
     upload.update(overrides.pop("upload", {}))  # type: ignore[arg-type]
     overrides.setdefault("cors_origins", ["http://127.0.0.1:8000"])
+    events = {"secret": EVENTS_SECRET}
+    events.update(overrides.pop("events", {}))  # type: ignore[arg-type]
+    sweep = {"grace": 0, "batch": 10_000}
+    sweep.update(overrides.pop("sweep", {}))  # type: ignore[arg-type]
     return Settings(
         environment="test",
         upload=UploadSettings(**upload),
+        events=EventsSettings(**events),
+        sweep=SweepSettings(**sweep),
         auth=AuthSettings(jwt_secret=TEST_SECRET),
         database=DatabaseSettings(**database),
         s3=S3Settings(**s3),
