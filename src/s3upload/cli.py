@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 from pydantic import ValidationError
 
+from s3upload.db.session import make_engine, make_sessionmaker
 from s3upload.settings import Settings
 
 if TYPE_CHECKING:
@@ -115,6 +116,72 @@ def bucket_setup() -> None:
     settings = load_settings()
     for line in _with_store(settings, lambda store: ops.setup(store, settings)):
         click.echo(f"bucket {settings.s3.bucket}: {line}")
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
+@click.option("--limit", type=int, default=None, help="Sweep at most this many uploads.")
+def sweep(dry_run: bool, limit: int | None) -> None:
+    """Verify or expire uploads still pending past their window (safe on several machines)."""
+    from s3upload.events.sweeper import sweep as run_sweep
+
+    settings = load_settings()
+    if limit is not None:
+        settings.sweep.batch = limit
+
+    async def work(store: ObjectStore) -> list[str]:
+        engine = make_engine(settings.database)
+        try:
+            actions = await run_sweep(
+                sessionmaker=make_sessionmaker(engine),
+                store=store,
+                settings=settings.sweep,
+                dry_run=dry_run,
+            )
+        finally:
+            await engine.dispose()
+        return [f"{a.action:8} {a.upload_id} {a.key} ({a.reason})" for a in actions]
+
+    lines = _with_store(settings, work)
+    for line in lines:
+        click.echo(("would be " if dry_run else "") + line)
+    click.echo(f"{len(lines)} upload(s) {'to sweep' if dry_run else 'swept'}")
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One receive, then exit.")
+def worker(once: bool) -> None:
+    """Apply S3 events from the SQS queue EVENTS_QUEUE_URL."""
+    from s3upload.events.intake import handle_message
+    from s3upload.events.sns import SnsVerifier
+    from s3upload.events.worker import consume
+
+    settings = load_settings()
+    queue_url = settings.events.queue_url
+    if not queue_url:
+        click.echo("s3upload: set EVENTS_QUEUE_URL to the queue to read", err=True)
+        sys.exit(2)
+
+    async def work(store: ObjectStore) -> int:
+        engine = make_engine(settings.database)
+        sessionmaker = make_sessionmaker(engine)
+        sns = SnsVerifier(settings.events.sns_origin_pattern, settings.events.sns_topics)
+
+        async def handle(message: object) -> dict[str, object]:
+            # SQS is reached with the service's own credentials: no SNS signature to check.
+            return await handle_message(
+                message, sessionmaker=sessionmaker, store=store, sns=sns, verify_sns=False
+            )
+
+        try:
+            events = settings.events
+            async with store.other_client("sqs", events.sqs_endpoint_url, events.sqs_region) as sqs:
+                return await consume(sqs, queue_url=queue_url, handle=handle, once=once)
+        finally:
+            await engine.dispose()
+
+    applied = _with_store(settings, work)
+    click.echo(f"{applied} message(s) applied")
 
 
 @main.command()

@@ -143,6 +143,10 @@ class EventsSettings(BaseSettings):
         default_factory=list, description="Accepted SNS topic ARNs; empty accepts any."
     )
     queue_url: str | None = Field(default=None, description="SQS queue the worker reads.")
+    sqs_endpoint_url: str | None = Field(
+        default=None, description="SQS endpoint, if not AWS's (local queues)."
+    )
+    sqs_region: str | None = Field(default=None, description="SQS region; default S3_REGION.")
     webhook_url: str | None = Field(
         default=None,
         description="Where RGW pushes events (bucket setup makes an RGW topic for it).",

@@ -124,3 +124,54 @@ def test_serve_answers_and_logs_json(env, tmp_path):
     assert entry["method"] == "POST"
     assert entry["latency_ms"] > 0
     assert "X-Amz-Signature=" not in log_path.read_text().replace("X-Amz-Signature=REDACTED", "")
+
+
+def test_bucket_setup_then_doctor_is_healthy(env, monkeypatch):
+    monkeypatch.setenv("S3_BUCKET", "test-doctor-fresh")
+    monkeypatch.setenv("EVENTS_WEBHOOK_URL", "http://127.0.0.1:8000/events/s3")
+    monkeypatch.setenv("EVENTS_SECRET", "doctor-secret")
+    runner = CliRunner()
+    setup = runner.invoke(main, ["bucket", "setup"])
+    assert setup.exit_code == 0, setup.output
+    assert "created bucket test-doctor-fresh" in setup.output
+    assert "lifecycle: abort incomplete multipart uploads after 2 days" in setup.output
+    assert "events -> arn:" in setup.output
+    doctor = runner.invoke(main, ["doctor"])
+    assert doctor.exit_code == 0, doctor.output
+    assert [line.split()[0] for line in doctor.output.splitlines()] == ["ok"] * 4
+
+
+def test_doctor_on_bare_bucket_says_what_is_missing(env, monkeypatch, services):
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=services.s3_endpoint, region_name="default")
+    s3.create_bucket(Bucket="test-doctor-bare")
+    monkeypatch.setenv("S3_BUCKET", "test-doctor-bare")
+    doctor = CliRunner().invoke(main, ["doctor"])
+    assert doctor.exit_code == 1
+    out = doctor.output
+    assert "ok   bucket" in out
+    assert "FAIL cors: the bucket has no CORS rules" in out
+    assert "FAIL lifecycle" in out
+    assert "FAIL events" in out
+    assert "fix: run `s3upload bucket setup`" in out
+
+
+def test_doctor_without_bucket(env, monkeypatch):
+    monkeypatch.setenv("S3_BUCKET", "test-doctor-missing")
+    doctor = CliRunner().invoke(main, ["doctor"])
+    assert doctor.exit_code == 1
+    assert "FAIL bucket: The object store bucket 'test-doctor-missing' does not exist." in (
+        doctor.output
+    )
+
+
+def test_sweep_command(env):
+    runner = CliRunner()
+    assert runner.invoke(main, ["migrate"]).exit_code == 0
+    dry = runner.invoke(main, ["sweep", "--dry-run", "--limit", "5"])
+    assert dry.exit_code == 0, dry.output
+    assert "0 upload(s) to sweep" in dry.output
+    real = runner.invoke(main, ["sweep"])
+    assert real.exit_code == 0, real.output
+    assert "0 upload(s) swept" in real.output

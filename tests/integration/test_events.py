@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 import pytest
-import uvicorn
 
 from s3upload.app import create_app
 from s3upload.store import bucket
 from tests.conftest import BUCKET, EVENTS_SECRET, make_settings
-from tests.helpers import assert_error, create, put_bytes
+from tests.helpers import assert_error, create, free_port, put_bytes, serving
 
 DATA = b"event body " * 200
 SECRET = {"X-Events-Secret": EVENTS_SECRET}
@@ -32,35 +30,21 @@ async def send(client, *records, headers=SECRET):
     return await client.post("/events/s3", json={"Records": list(records)}, headers=headers)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 async def pushed(services, migrated):
     """An app served on a real port, and a bucket whose RGW notifications push to it."""
-    port = _free_port()
+    port = free_port()
     settings = make_settings(
         services,
         s3={"bucket": "test-events"},
         events={"webhook_url": f"http://127.0.0.1:{port}/events/s3"},
     )
     app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-        )
-        task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.02)
+    async with app.router.lifespan_context(app), serving(app, port) as base:
         done = await bucket.setup(app.state.store, settings)
         assert any(line.startswith("events -> arn:") for line in done), done
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        async with httpx.AsyncClient(base_url=base) as client:
             yield app, client
-        server.should_exit = True
-        await task
 
 
 async def _status(client, auth, upload_id, want, seconds=5.0):
@@ -73,7 +57,7 @@ async def _status(client, auth, upload_id, want, seconds=5.0):
 
 
 async def test_rgw_push_marks_uploaded_without_complete(pushed, auth, http):
-    app, client = pushed
+    _, client = pushed
     up = await create(client, auth, fileName="no complete.png", fileSize=len(DATA))
     assert (await put_bytes(http, up, DATA)).status_code == 200
     got = await _status(client, auth, up["id"], "uploaded")
@@ -95,8 +79,9 @@ async def test_rgw_push_for_wrong_size_marks_failed(pushed, auth):
     app, client = pushed
     up = await create(client, auth, fileSize=len(DATA))
     store = app.state.store
-    await store.client.put_object(Bucket=store.bucket, Key=up["key"], Body=b"short",
-                                  ContentType="image/png")
+    await store.client.put_object(
+        Bucket=store.bucket, Key=up["key"], Body=b"short", ContentType="image/png"
+    )
     got = await _status(client, auth, up["id"], "failed")
     assert got["status"] == "failed"
     assert "size" in got["failureReason"]
@@ -105,8 +90,9 @@ async def test_rgw_push_for_wrong_size_marks_failed(pushed, auth):
 async def test_same_event_three_times(client, auth, app):
     up = await create(client, auth, fileName="dup licate.png", fileSize=len(DATA))
     store = app.state.store
-    await store.client.put_object(Bucket=store.bucket, Key=up["key"], Body=DATA,
-                                  ContentType="image/png")
+    await store.client.put_object(
+        Bucket=store.bucket, Key=up["key"], Body=DATA, ContentType="image/png"
+    )
     answers = [await send(client, record("ObjectCreated:Put", up["key"])) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a.json() for a in answers] == [{"processed": 1, "ignored": 0}] + [
@@ -119,8 +105,9 @@ async def test_same_event_three_times(client, auth, app):
 async def test_removed_before_created(client, auth, app):
     up = await create(client, auth, fileSize=len(DATA))
     store = app.state.store
-    await store.client.put_object(Bucket=store.bucket, Key=up["key"], Body=DATA,
-                                  ContentType="image/png")
+    await store.client.put_object(
+        Bucket=store.bucket, Key=up["key"], Body=DATA, ContentType="image/png"
+    )
     # a stale removal (say, of an earlier attempt) arrives first: the object is there
     late = await send(client, record("ObjectRemoved:Delete", up["key"]))
     assert late.json() == {"processed": 0, "ignored": 1}
@@ -149,9 +136,12 @@ async def test_created_for_aborted_upload_removes_the_late_object(client, auth, 
 
 
 async def test_unknown_keys_other_buckets_and_test_events_are_ignored(client):
-    resp = await send(client, record("ObjectCreated:Put", "uploads/none/such.png"),
-                      record("ObjectCreated:Put", "x", bucket_name="elsewhere"),
-                      record("ReducedRedundancyLostObject", "y"))
+    resp = await send(
+        client,
+        record("ObjectCreated:Put", "uploads/none/such.png"),
+        record("ObjectCreated:Put", "x", bucket_name="elsewhere"),
+        record("ReducedRedundancyLostObject", "y"),
+    )
     assert resp.json() == {"processed": 0, "ignored": 3}
     test_event = await client.post("/events/s3", json={"Event": "s3:TestEvent"}, headers=SECRET)
     assert test_event.json() == {"processed": 0, "ignored": 0}

@@ -122,13 +122,15 @@ class ObjectStore:
             )
         )
 
-    def other_client(self, service: str, endpoint_url: str | None) -> Any:
+    def other_client(
+        self, service: str, endpoint_url: str | None, region: str | None = None
+    ) -> Any:
         """An aiobotocore client for another service (SNS, SQS) with the same credentials."""
         session: Any = self._session  # its overloads want a literal service name
         return session.create_client(
             service,
             endpoint_url=endpoint_url,
-            region_name=self.settings.region,
+            region_name=region or self.settings.region,
             config=self._config(),
         )
 
