@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # dev.sh - run s3upload locally with everything it needs: a Ceph RGW on 127.0.0.1:7480,
 # SQLite, migrations applied, the bucket with CORS for the local origins, a dev token printed,
-# and the API on http://127.0.0.1:8000. State lives in .local/ (RGW data is wiped whenever
+# RGW's bucket notifications pushing to the webhook, and the API on http://127.0.0.1:8000. State lives in .local/ (RGW data is wiped whenever
 # RGW has to be started again, and the SQLite file with it, so the two always agree).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,12 +27,17 @@ export S3_REGION=default S3_BUCKET=${S3_BUCKET:-s3upload-dev}
 # RGW (Ceph Pacific) enforces Content-MD5 but not the newer x-amz-checksum-* headers.
 export S3_CHECKSUM_ALGORITHMS='["MD5"]'
 export CORS_ORIGINS='["http://127.0.0.1:8000","http://localhost:8000"]'
+# RGW pushes ObjectCreated/ObjectRemoved to the webhook, so uploads verify without complete.
+PORT=${PORT:-8000}
+export EVENTS_SECRET=${EVENTS_SECRET:-local-development-events-secret}
+export EVENTS_WEBHOOK_URL="http://127.0.0.1:$PORT/events/s3"
+export SWEEP_INTERVAL=${SWEEP_INTERVAL:-60}
 export PROFILES=${PROFILES:-'{"default": {}, "images": {"allowed_types": ["image/*"], "max_size": 52428800}}'}
 .venv/bin/s3upload migrate
 .venv/bin/s3upload bucket setup
 echo
 echo "Development token (subject dev-user, 24 h):"
 echo "  $(.venv/bin/s3upload token dev-user)"
-echo "API and docs: http://127.0.0.1:8000/   (stop RGW afterwards with: make stop)"
+echo "API and docs: http://127.0.0.1:$PORT/   (stop RGW afterwards with: make stop)"
 echo
-exec .venv/bin/s3upload serve --host 127.0.0.1 --port "${PORT:-8000}"
+exec .venv/bin/s3upload serve --host 127.0.0.1 --port "$PORT"
