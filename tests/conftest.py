@@ -36,14 +36,16 @@ from s3upload.store import bucket
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPTS = ROOT / "scripts"
 STATE = Path(os.environ.get("TEST_STATE_DIR", "/tmp/s3upload-test"))
+# TEST_PORT_BASE moves every port, so several test runs can share one machine.
+_BASE = int(os.environ.get("TEST_PORT_BASE", "0"))
 RGW_ENV = {
     "RGW_DIR": str(STATE / "rgw"),
-    "RGW_PORT": "7481",
-    "MON_PORT_V2": "3301",
-    "MON_PORT_V1": "6791",
+    "RGW_PORT": str(7481 + _BASE),
+    "MON_PORT_V2": str(3301 + _BASE),
+    "MON_PORT_V1": str(6791 + _BASE),
     "BLUESTORE_SIZE": "20G",
 }
-PG_ENV = {"PG_DIR": str(STATE / "pg"), "PG_PORT": "55433", "PG_DB": "s3upload_test"}
+PG_ENV = {"PG_DIR": str(STATE / "pg"), "PG_PORT": str(55433 + _BASE), "PG_DB": "s3upload_test"}
 TEST_SECRET = "test-secret-0123456789abcdef0123456789"
 BUCKET = "test-uploads"
 EVENTS_SECRET = "events-secret-for-tests"

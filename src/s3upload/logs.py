@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _SECRET_PARAMS = re.compile(
     r"(?i)(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|"
-    r"AWSAccessKeyId|x-amz-signature|policy)=([^&\s\"']+)"
+    r"AWSAccessKeyId|x-amz-signature|policy|secret|token)=([^&\s\"']+)"
 )
 _SECRET_FIELDS = re.compile(
     r"(?i)(\"(?:x-amz-signature|x-amz-credential|x-amz-security-token|policy|"

@@ -45,3 +45,9 @@ def test_json_formatter_keeps_extras_and_redacts():
     assert line["level"] == "info"
     assert line["upload_id"] == "u1"
     assert "deadbeef" not in line["msg"]
+
+
+def test_redact_webhook_secret():
+    out = redact("POST http://127.0.0.1:8000/events/s3?secret=hunter2&x=1")
+    assert "hunter2" not in out
+    assert "secret=REDACTED&x=1" in out
