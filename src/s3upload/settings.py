@@ -97,7 +97,12 @@ class AuthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")
 
     jwt_secret: str = DEFAULT_JWT_SECRET
-    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    jwt_algorithms: list[str] = Field(
+        default_factory=lambda: ["HS256"],
+        description='Accepted algorithms, e.g. ["RS256", "ES256"] with a JWKS URL.',
+    )
+    jwks_url: str | None = Field(default=None, description="Where the issuer publishes its keys.")
+    jwks_ttl: float = Field(default=300, ge=10, description="Seconds JWKS keys are cached.")
     issuer: str | None = None
     audience: str | None = None
     owner_claim: str = "sub"
@@ -193,6 +198,11 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if "default" not in self.profiles:
             raise ValueError("profiles must define a 'default' profile")
+        if "none" in (a.lower() for a in self.auth.jwt_algorithms):
+            raise ValueError("AUTH_JWT_ALGORITHMS must not allow 'none'")
+        asymmetric = [a for a in self.auth.jwt_algorithms if not a.startswith("HS")]
+        if asymmetric and not self.auth.jwks_url:
+            raise ValueError(f"AUTH_JWKS_URL is needed to verify {', '.join(asymmetric)} tokens")
         if self.environment != "development":
             secret = self.auth.jwt_secret
             if any(a.startswith("HS") for a in self.auth.jwt_algorithms) and (

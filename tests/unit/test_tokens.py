@@ -14,10 +14,10 @@ from s3upload.settings import AuthSettings
 SECRET = "unit-secret-0123456789abcdef0123456789"
 
 
-def test_issuer_and_audience_checked_when_set():
+async def test_issuer_and_audience_checked_when_set():
     settings = AuthSettings(jwt_secret=SECRET, issuer="https://id.example", audience="uploads")
     good = mint(settings, subject="alice", roles=["admin"])
-    user = verify(good, settings)
+    user = await verify(good, settings)
     assert user.owner == "alice"
     assert user.has("admin")
     wrong_iss = jwt.encode(
@@ -37,25 +37,25 @@ def test_issuer_and_audience_checked_when_set():
     )
     for token in (wrong_iss, wrong_aud, no_aud):
         with pytest.raises(Unauthorized):
-            verify(token, settings)
+            await verify(token, settings)
 
 
-def test_owner_and_roles_claims_are_settings():
+async def test_owner_and_roles_claims_are_settings():
     settings = AuthSettings(jwt_secret=SECRET, owner_claim="email", roles_claim="groups")
     token = jwt.encode(
         {"email": "a@example.com", "groups": ["processor"], "exp": time.time() + 60},
         SECRET,
         algorithm="HS256",
     )
-    user = verify(token, settings)
+    user = await verify(token, settings)
     assert user.owner == "a@example.com"
     assert user.has("processor")
     assert not user.has("admin")
 
 
-def test_expired_within_leeway_is_accepted():
+async def test_expired_within_leeway_is_accepted():
     settings = AuthSettings(jwt_secret=SECRET, leeway=30)
     token = mint(settings, subject="a", ttl=-10)
-    assert verify(token, settings).owner == "a"
+    assert (await verify(token, settings)).owner == "a"
     with pytest.raises(Unauthorized, match="expired"):
-        verify(mint(settings, subject="a", ttl=-60), settings)
+        await verify(mint(settings, subject="a", ttl=-60), settings)

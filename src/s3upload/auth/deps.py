@@ -13,14 +13,16 @@ from s3upload.errors import Unauthorized
 bearer = HTTPBearer(auto_error=False, description="A JWT whose `sub` owns the uploads.")
 
 
-def current_user(
+async def current_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User:
     """The verified caller; 401 with `WWW-Authenticate: Bearer` otherwise."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("A bearer token is required.", code="missing_token")
-    user = verify(credentials.credentials, request.app.state.settings.auth)
+    user = await verify(
+        credentials.credentials, request.app.state.settings.auth, request.app.state.jwks
+    )
     request.state.owner = user.owner  # for the access log
     return user
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 
+from s3upload.auth.jwks import JwksCache
 from s3upload.errors import Unauthorized
 from s3upload.settings import AuthSettings
 
@@ -25,13 +26,38 @@ class User:
         return role in self.roles
 
 
-def verify(token: str, settings: AuthSettings) -> User:
-    """Check signature, expiry, not-before, issuer and audience; return the caller."""
+SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
+
+
+async def verify(token: str, settings: AuthSettings, jwks: JwksCache | None = None) -> User:
+    """Check signature, expiry, not-before, issuer and audience; return the caller.
+
+    HS* tokens are checked with the shared secret and every other algorithm with the JWKS
+    key named by `kid`, so a public key can never be used as an HMAC secret; `none` and
+    algorithms outside `AUTH_JWT_ALGORITHMS` are refused before any key is looked at.
+    """
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("The token is not valid.", code="invalid_token") from exc
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in settings.jwt_algorithms:
+        raise Unauthorized("The token's algorithm is not accepted.", code="invalid_token")
+    key: Any
+    if alg in SYMMETRIC:
+        key = settings.jwt_secret
+    elif jwks is not None:
+        found = await jwks.key(header.get("kid"))
+        if found.algorithm_name != alg:
+            raise Unauthorized("The token's algorithm does not fit its key.", code="invalid_token")
+        key = found
+    else:
+        raise Unauthorized("The token's algorithm is not accepted.", code="invalid_token")
     try:
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
-            algorithms=settings.jwt_algorithms,
+            key,
+            algorithms=[alg],
             issuer=settings.issuer,
             audience=settings.audience,
             leeway=settings.leeway,
