@@ -3,7 +3,7 @@
 # and a virtualenv in .venv with the package and its development tools. Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PKGS="radosgw ceph-mon ceph-osd ceph-common postgresql uuid-runtime curl"
+PKGS="radosgw ceph-mon ceph-osd ceph-common postgresql redis-server uuid-runtime curl"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

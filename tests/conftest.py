@@ -25,6 +25,7 @@ from s3upload.settings import (
     AuthSettings,
     DatabaseSettings,
     EventsSettings,
+    LimitsSettings,
     Profile,
     S3Settings,
     Settings,
@@ -186,11 +187,15 @@ def make_settings(services: Services, **overrides: object) -> Settings:
     events.update(overrides.pop("events", {}))  # type: ignore[arg-type]
     sweep = {"grace": 0, "batch": 10_000}
     sweep.update(overrides.pop("sweep", {}))  # type: ignore[arg-type]
+    # Rate limits would couple tests through the shared client IP; their own tests enable them.
+    limits = {"enabled": False}
+    limits.update(overrides.pop("limits", {}))  # type: ignore[arg-type]
     return Settings(
         environment="test",
         upload=UploadSettings(**upload),
         events=EventsSettings(**events),
         sweep=SweepSettings(**sweep),
+        limits=LimitsSettings(**limits),
         auth=AuthSettings(jwt_secret=TEST_SECRET),
         database=DatabaseSettings(**database),
         s3=S3Settings(**s3),

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 
 from s3upload import __version__
 from s3upload.auth.jwks import JwksCache
+from s3upload.auth.ratelimit import RateLimiter
 from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
 from s3upload.errors import install_error_handlers
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.store = store
         app.state.sns = SnsVerifier(settings.events.sns_origin_pattern, settings.events.sns_topics)
+        app.state.limiter = RateLimiter(settings.limits, settings.redis_url)
         app.state.jwks = (
             JwksCache(settings.auth.jwks_url, ttl=settings.auth.jwks_ttl)
             if settings.auth.jwks_url

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import hmac
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from s3upload.errors import AppError
+from s3upload import metrics
+from s3upload.errors import AppError, Unauthorized
 
 router = APIRouter(tags=["health"])
 
@@ -38,3 +41,18 @@ async def readyz(request: Request) -> JSONResponse:
         status_code=200 if ok else 503,
         headers=None if ok else {"Retry-After": "5"},
     )
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+)
+async def prometheus_metrics(request: Request) -> Response:
+    """Prometheus metrics; needs `Authorization: Bearer <METRICS_TOKEN>` when that is set."""
+    token = request.app.state.settings.metrics_token
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            raise Unauthorized("The metrics token is missing or wrong.", code="invalid_token")
+    return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)

@@ -12,6 +12,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from s3upload.metrics import LATENCY, REQUESTS
+
 _SECRET_PARAMS = re.compile(
     r"(?i)(X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|Signature|"
     r"AWSAccessKeyId|x-amz-signature|policy|secret|token)=([^&\s\"']+)"
@@ -88,6 +90,10 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"  # never the raw path
+            elapsed = time.perf_counter() - start
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+            LATENCY.labels(scope["method"], template).observe(elapsed)
             access_log.info(
                 "%s %s %s",
                 scope["method"],
@@ -98,7 +104,7 @@ class AccessLogMiddleware:
                     "route": getattr(route, "path", None),
                     "path": scope["path"],
                     "status": status,
-                    "latency_ms": round((time.perf_counter() - start) * 1000, 2),
+                    "latency_ms": round(elapsed * 1000, 2),
                     "owner": state.get("owner"),
                     "upload_id": state.get("upload_id"),
                 },

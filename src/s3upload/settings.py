@@ -162,6 +162,32 @@ class EventsSettings(BaseSettings):
     )
 
 
+class LimitsSettings(BaseSettings):
+    """Abuse limits: request rates (per owner and per IP) and per-owner quotas."""
+
+    model_config = SettingsConfigDict(env_prefix="LIMITS_", extra="ignore")
+
+    enabled: bool = True
+    create_per_owner: str = Field(default="120/minute", description="Uploads created.")
+    create_per_ip: str = "600/minute"
+    sign_per_owner: str = Field(default="600/minute", description="Part-signing requests.")
+    sign_per_ip: str = "3000/minute"
+    max_pending: int = Field(
+        default=1000, ge=0, description="Uploads one owner may have pending at once; 0 = any."
+    )
+    bytes_per_day: int = Field(
+        default=10 * TiB, ge=0, description="Bytes one owner may declare per 24 h; 0 = any."
+    )
+
+    @field_validator("create_per_owner", "create_per_ip", "sign_per_owner", "sign_per_ip")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)
+        return value
+
+
 class SweepSettings(BaseSettings):
     """Reconciling uploads that stayed pending past their window."""
 
@@ -184,6 +210,12 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "test", "production"] = "production"
+    redis_url: str | None = Field(
+        default=None, description="redis://… to share rate limits between instances."
+    )
+    metrics_token: str | None = Field(
+        default=None, description="If set, GET /metrics needs `Authorization: Bearer <it>`."
+    )
     log_level: str = "INFO"
     cors_origins: list[str] = Field(default_factory=list)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -192,6 +224,7 @@ class Settings(BaseSettings):
     upload: UploadSettings = Field(default_factory=UploadSettings)
     events: EventsSettings = Field(default_factory=EventsSettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
     profiles: dict[str, Profile] = Field(default_factory=lambda: {"default": Profile()})
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from s3upload.auth.deps import CurrentUser
+from s3upload.auth.ratelimit import CreateLimited, SignLimited
 from s3upload.compat.schemas import (
     UppyBatch,
     UppyComplete,
@@ -99,13 +100,13 @@ async def uppy_upload(
 UppyUpload = Annotated[Upload, Depends(uppy_upload)]
 
 
-@router.get("/params", response_model=UppyParams, responses=responses(401, 403, 413, 415, 422))
+@router.get("/params", response_model=UppyParams, responses=responses(401, 403, 413, 415, 422, 429))
 async def params(
     request: Request,
     session: SessionDep,
     store: Store,
     settings: SettingsDep,
-    user: CurrentUser,
+    user: CreateLimited,
     filename: Annotated[str, Query(max_length=1024)],
     type: Annotated[str, Query(max_length=255)],
     size: Annotated[int | None, Query(gt=0, description="Optional: binds the exact size.")] = None,
@@ -141,14 +142,14 @@ async def params(
     )
 
 
-@router.post("/multipart", response_model=UppyCreated, responses=responses(401, 403, 413, 415))
+@router.post("/multipart", response_model=UppyCreated, responses=responses(401, 403, 413, 415, 429))
 async def create_multipart(
     body: UppyCreate,
     request: Request,
     session: SessionDep,
     store: Store,
     settings: SettingsDep,
-    user: CurrentUser,
+    user: CreateLimited,
 ) -> UppyCreated:
     """Start a multipart upload for Uppy; parts are planned the way Uppy cuts them."""
     fields = _fields(
@@ -198,6 +199,7 @@ async def sign_batch(
     upload: UppyUpload,
     store: Store,
     settings: SettingsDep,
+    limited: SignLimited,
     partNumbers: Annotated[str, Query(max_length=60_000, pattern=r"^\d+(,\d+)*$")],
 ) -> UppyBatch:
     """Signed URLs for several parts (`partNumbers=1,2,3`)."""
@@ -220,6 +222,7 @@ async def sign_part(
     upload: UppyUpload,
     store: Store,
     settings: SettingsDep,
+    limited: SignLimited,
     partNumber: int,
 ) -> UppySignedPart:
     """A signed URL for one part."""

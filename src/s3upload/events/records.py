@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db.models import Upload
 from s3upload.errors import BadRequest, Conflict, Invalid
+from s3upload.metrics import EVENTS
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.records import move
 from s3upload.uploads.states import READABLE, Status
@@ -106,6 +107,7 @@ async def apply_records(
             ).scalar_one_or_none()
             if upload is None:
                 log.info("event for an unknown key ignored", extra={"event": name, "key": key})
+                EVENTS.labels(outcome="unknown_key").inc()
                 outcome.ignored += 1
                 continue
             if name.startswith("ObjectCreated"):
@@ -122,4 +124,5 @@ async def apply_records(
                 outcome.processed += 1
             else:
                 outcome.ignored += 1
+            EVENTS.labels(outcome="processed" if changed else "ignored").inc()
     return outcome

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db.models import Upload
+from s3upload.metrics import SWEEPER
 from s3upload.settings import SweepSettings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.records import utcnow
@@ -110,6 +111,8 @@ async def sweep(
         if done is None:
             break
         seen.add(uuid.UUID(done.upload_id))
+        if not dry_run:
+            SWEEPER.labels(action=done.action).inc()
         actions.append(done)
         log.info(
             "would sweep" if dry_run else "swept",

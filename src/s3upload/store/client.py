@@ -13,6 +13,7 @@ from aiobotocore.session import get_session
 from botocore import exceptions as bc
 
 from s3upload.errors import StoreRejected, StoreUnavailable
+from s3upload.metrics import STORE_ERRORS
 from s3upload.settings import S3Settings
 from s3upload.store.signer import Credentials, Signer
 
@@ -158,7 +159,9 @@ class ObjectStore:
         try:
             yield
         except (bc.BotoCoreError, bc.ClientError) as exc:
-            raise translate(exc, self.bucket, bucket_call=bucket_call) from exc
+            error = translate(exc, self.bucket, bucket_call=bucket_call)
+            STORE_ERRORS.labels(kind=getattr(error, "code", "unknown")).inc()
+            raise error from exc
 
     async def credentials(self) -> Credentials:
         """Current credentials from the AWS chain (refreshed when they near expiry)."""

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, Response, status
 
 from s3upload.auth.deps import CurrentUser
+from s3upload.auth.ratelimit import CreateLimited, SignLimited
 from s3upload.db.session import SessionDep
 from s3upload.docs import responses
 from s3upload.multipart import service as multipart
@@ -31,7 +32,7 @@ router = APIRouter(tags=["uploads"])
     "/presigned-url",
     status_code=status.HTTP_201_CREATED,
     response_model=PresignOut,
-    responses=responses(400, 401, 403, 413, 415, 422, 502, 503),
+    responses=responses(400, 401, 403, 413, 415, 422, 429, 502, 503),
 )
 async def presigned_url(
     body: CreateUpload,
@@ -39,7 +40,7 @@ async def presigned_url(
     session: SessionDep,
     store: Store,
     settings: SettingsDep,
-    user: CurrentUser,
+    user: CreateLimited,
 ) -> PresignOut:
     """Sign a single-part upload (PUT, or POST with a size-limiting policy) for one file."""
     upload, target, _ = await service.create_upload(
@@ -63,7 +64,7 @@ async def presigned_url(
     "/uploads",
     status_code=status.HTTP_201_CREATED,
     response_model=UploadOut,
-    responses=responses(400, 401, 403, 413, 415, 422, 502, 503),
+    responses=responses(400, 401, 403, 413, 415, 422, 429, 502, 503),
 )
 async def create_upload(
     body: CreateUpload,
@@ -71,7 +72,7 @@ async def create_upload(
     session: SessionDep,
     store: Store,
     settings: SettingsDep,
-    user: CurrentUser,
+    user: CreateLimited,
 ) -> UploadOut:
     """Create an upload: single-part or multipart by size, recorded `pending`, with signed URLs.
 
@@ -100,10 +101,14 @@ async def get_upload(upload: ReadableUpload, store: Store, settings: SettingsDep
 @router.post(
     "/uploads/{id}/parts",
     response_model=PartsOut,
-    responses=responses(400, 401, 404, 409, 422, 502, 503),
+    responses=responses(400, 401, 404, 409, 422, 429, 502, 503),
 )
 async def sign_parts(
-    body: PartsRequest, upload: OwnedUpload, store: Store, settings: SettingsDep
+    body: PartsRequest,
+    upload: OwnedUpload,
+    store: Store,
+    settings: SettingsDep,
+    limited: SignLimited,
 ) -> PartsOut:
     """Signed URLs for any parts of a pending multipart upload (later batches, resume, retry)."""
     now = utcnow()

@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
 from s3upload.errors import Forbidden, Invalid, NotFound, TooLarge
+from s3upload.metrics import UPLOADS_CREATED
 from s3upload.multipart import service as multipart
 from s3upload.multipart.planning import MAX_OBJECT, plan, plan_like_uppy
 from s3upload.multipart.schemas import MultipartOut, PartRef
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads import policy
+from s3upload.uploads.quotas import check_quotas
 from s3upload.uploads.records import PROCESSOR_ROLE, conflict, find_upload, move, utcnow
 from s3upload.uploads.schemas import SingleTarget, StatusUpdate, UploadFields
 from s3upload.uploads.signing import sign_single
@@ -77,6 +79,7 @@ async def create_upload(
         checksum_value = policy.check_checksum(settings, checksum_algorithm, body.checksum.value)
 
     now = utcnow()
+    await check_quotas(session, settings.limits, owner=user.owner, size=size, now=now)
     upload_id = uuid.uuid4()
     window = profile.url_expires if strategy == "single" else settings.upload.window
     upload = Upload(
@@ -105,6 +108,7 @@ async def create_upload(
         target = sign_single(upload, store=store, creds=creds, profile=profile, now=now)
         session.add(upload)
         await session.commit()
+        UPLOADS_CREATED.labels(strategy="single", profile=body.profile).inc()
         return upload, target, None
 
     if size is not None:
@@ -134,6 +138,7 @@ async def create_upload(
         log.warning("create failed after the store upload was started; aborting it")
         await store.abort_multipart(upload.key, upload.store_upload_id)
         raise
+    UPLOADS_CREATED.labels(strategy="multipart", profile=body.profile).inc()
     plan_out = None
     if upload.part_size and upload.part_count:
         plan_out = MultipartOut(

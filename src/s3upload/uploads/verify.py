@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
 from s3upload.errors import Conflict, Invalid
+from s3upload.metrics import VERIFICATIONS
 from s3upload.store.client import ObjectInfo, ObjectStore
 from s3upload.uploads.records import conflict, move, utcnow
 from s3upload.uploads.states import Status
@@ -47,6 +48,7 @@ async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: 
     checksums = bool(upload.checksum_algorithm and upload.checksum_algorithm != "MD5")
     info = await store.head(upload.key, checksums=checksums)
     if info is None:
+        VERIFICATIONS.labels(outcome="missing").inc()
         raise Conflict(
             "The object is not in the store yet; upload the bytes first.",
             code="object_missing",
@@ -54,6 +56,7 @@ async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: 
         )
     reason = mismatch(upload, info)
     if reason is not None:
+        VERIFICATIONS.labels(outcome="failed").inc()
         await move(session, upload, Status.PENDING, Status.FAILED, failure_reason=reason)
         if upload.status != Status.FAILED:  # someone else moved it first
             return await verify_and_mark(session=session, store=store, upload=upload)
@@ -62,6 +65,7 @@ async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: 
             code="verification_failed",
             details={"status": upload.status, "reason": reason},
         )
+    VERIFICATIONS.labels(outcome="uploaded").inc()
     moved = await move(
         session,
         upload,

@@ -1,0 +1,48 @@
+"""Prometheus metrics. Labels carry route templates and fixed words, never user input."""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUESTS = Counter(
+    "s3upload_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "s3upload_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+UPLOADS_CREATED = Counter(
+    "s3upload_uploads_created_total", "Uploads created.", ["strategy", "profile"]
+)
+VERIFICATIONS = Counter(
+    "s3upload_verifications_total",
+    "Objects checked in the store before `uploaded`.",
+    ["outcome"],  # uploaded, failed, missing
+)
+STORE_ERRORS = Counter("s3upload_store_errors_total", "Object store failures.", ["kind"])
+EVENTS = Counter("s3upload_events_total", "S3 event records received.", ["outcome"])
+SWEEPER = Counter("s3upload_sweeper_actions_total", "Uploads the sweeper acted on.", ["action"])
+RATE_LIMITED = Counter("s3upload_rate_limited_total", "Requests refused by a limit.", ["limit"])
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def exposition() -> bytes:
+    """The metrics text; aggregated across worker processes when PROMETHEUS_MULTIPROC_DIR is set."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
