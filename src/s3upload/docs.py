@@ -22,5 +22,10 @@ _DESCRIPTIONS = {
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """Error responses for a route's OpenAPI entry, in the contract's error shape."""
-    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in codes}
+    """Error responses for a route's OpenAPI entry, in the contract's error shape.
+
+    400 and 422 are always listed: any route may meet a malformed request, and listing 422
+    keeps FastAPI from documenting its own validation shape, which this service never sends.
+    """
+    every = sorted({400, 422, *codes})
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in every}
