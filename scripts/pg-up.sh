@@ -23,9 +23,17 @@ mkdir -p "$PG_DIR"
 as_pg "$BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 \
   || { cat "$PG_DIR/initdb.log" >&2; exit 1; }
 # A test cluster: durability off, so it starts and writes fast. Never use these in production.
-as_pg "$BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 start -o \
-  "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-   -c full_page_writes=off -c max_connections=300" >/dev/null \
+# Written into the config, so a plain `pg_ctl start` (after a stop) comes back the same.
+cat >>"$PG_DIR/data/postgresql.conf" <<CONF
+port = $PG_PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PG_DIR'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 300
+CONF
+as_pg "$BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 30 start >/dev/null \
   || { tail -n 20 "$PG_DIR/server.log" >&2; exit 1; }
 as_pg "$BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE $PG_DB" >/dev/null
 echo "export DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:$PG_PORT/$PG_DB" >"$PG_DIR/env"

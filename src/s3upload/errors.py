@@ -91,6 +91,36 @@ class DatabaseUnavailable(AppError):
     headers = {"Retry-After": "5"}
 
 
+# asyncpg's names for a connection that is gone, refused, or broken by a server shutdown.
+_CONNECTION_ERRORS = frozenset(
+    {
+        "AdminShutdownError",
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "InternalClientError",  # "cannot switch to state": a connection cut mid-operation
+        "PostgresConnectionError",
+        "TooManyConnectionsError",
+    }
+)
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether a database error means "unreachable" (503) rather than a bug (500)."""
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain is short: SQLAlchemy -> adapter -> asyncpg
+        if seen is None:
+            break
+        if isinstance(seen, OSError) or type(seen).__name__ in _CONNECTION_ERRORS:
+            return True
+        seen = seen.__cause__ or (seen.orig if isinstance(seen, sa_exc.DBAPIError) else None)
+    return False
+
+
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -150,10 +180,12 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers) if exc.headers else None
         return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
-    @app.exception_handler(sa_exc.OperationalError)
-    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(sa_exc.DBAPIError)
     @app.exception_handler(sa_exc.TimeoutError)
     async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not database_down(exc):
+            log.error("database error", exc_info=exc)
+            return error_response(500, "internal_error", "An internal error occurred.")
         log.warning("database unavailable: %s", type(exc).__name__)
         err = DatabaseUnavailable("The database is unavailable; try again shortly.")
         return error_response(err.status, err.code, err.message, headers=err.headers)

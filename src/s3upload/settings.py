@@ -66,7 +66,7 @@ class S3Settings(BaseSettings):
     read_timeout: float = 10.0
     max_attempts: int = 2
     health_ttl: float = Field(
-        default=5.0, ge=0, description="Seconds a successful bucket check is trusted."
+        default=1.0, ge=0, description="Seconds a successful bucket check is trusted."
     )
     checksum_algorithms: list[str] = Field(
         default_factory=lambda: ["MD5", "SHA256", "SHA1", "CRC32", "CRC32C"],

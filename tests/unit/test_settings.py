@@ -48,3 +48,22 @@ def test_path_style_defaults():
     assert S3Settings(endpoint_url="http://x", path_style=False).use_path_style is False
     s3 = S3Settings(endpoint_url="http://internal:7480", public_endpoint_url="https://cdn.example")
     assert s3.signing_endpoint == "https://cdn.example"
+
+
+def test_database_down_classification():
+    from sqlalchemy import exc as sa_exc
+
+    from s3upload.errors import database_down
+
+    class InternalClientError(Exception):
+        pass
+
+    class UniqueViolationError(Exception):
+        pass
+
+    broken = InternalClientError("cannot switch to state 12")
+    assert database_down(sa_exc.InternalError("UPDATE", {}, broken))
+    assert database_down(sa_exc.OperationalError("SELECT", {}, ConnectionRefusedError()))
+    assert database_down(sa_exc.TimeoutError())
+    assert not database_down(sa_exc.IntegrityError("INSERT", {}, UniqueViolationError()))
+    assert not database_down(ValueError("bug"))

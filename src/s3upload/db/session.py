@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from s3upload.settings import DatabaseSettings
+
+log = logging.getLogger("s3upload.db")
 
 
 def make_engine(settings: DatabaseSettings) -> AsyncEngine:
@@ -50,8 +54,16 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, rolled back if the request did not commit."""
-    async with request.app.state.sessionmaker() as session:
+    session: AsyncSession = request.app.state.sessionmaker()
+    try:
         yield session
+    finally:
+        try:
+            await session.close()
+        except (sa_exc.DBAPIError, OSError):
+            # The connection broke under us (database restarting): there is nothing left to
+            # roll back, and the answer may already be on its way; the pool replaces it.
+            log.warning("database connection lost while closing a session")
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -161,6 +161,8 @@ class ObjectStore:
         except (bc.BotoCoreError, bc.ClientError) as exc:
             error = translate(exc, self.bucket, bucket_call=bucket_call)
             STORE_ERRORS.labels(kind=getattr(error, "code", "unknown")).inc()
+            if isinstance(error, StoreUnavailable):
+                self._healthy_until = 0.0  # the next create checks the store again
             raise error from exc
 
     async def credentials(self) -> Credentials:
