@@ -212,7 +212,7 @@ async def main() -> None:
     for phase, seen in traffic.seen.items():
         answers = ", ".join(f"{k}: {v}" for k, v in sorted(seen.items()))
         first = traffic.first_ok.get(phase)
-        lines.append(f"| {phase} | {answers} | {'%.1f s' % first if first else 'none'} |")
+        lines.append(f"| {phase} | {answers} | {f'{first:.1f} s' if first else 'none'} |")
     server_errors = sum(
         v
         for seen in traffic.seen.values()
