@@ -67,3 +67,21 @@ def test_compose_and_dockerfile():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "\nUSER s3upload" in dockerfile
     assert "HEALTHCHECK" in dockerfile
+
+
+def test_production_guide_names_every_setting():
+    from pydantic_settings import BaseSettings
+
+    from s3upload.settings import Settings
+
+    guide = (ROOT / "docs" / "production.md").read_text()
+    names = []
+    for name, field in Settings.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseSettings):
+            prefix = str(kind.model_config.get("env_prefix", ""))
+            names += [f"{prefix}{sub}".upper() for sub in kind.model_fields]
+        else:
+            names.append(name.upper())
+    missing = [n for n in names if f"`{n}`" not in guide]
+    assert not missing, f"docs/production.md lacks {missing}"
