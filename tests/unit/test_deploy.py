@@ -16,7 +16,7 @@ def cfn_lint(path: Path) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "cfn-lint"
     # The region is named: the tests set AWS_DEFAULT_REGION to the local store's "default".
     return subprocess.run(
-        [str(exe), "--regions", "us-east-1", str(path)], capture_output=True, text=True, check=False
+        [str(exe), str(path), "--regions", "us-east-1"], capture_output=True, text=True, check=False
     )
 
 
