@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 from pydantic import ValidationError
 
-from s3upload.db.session import make_engine, make_sessionmaker
+from s3upload.client.commands import register as register_client_commands
 from s3upload.settings import Settings
 
 if TYPE_CHECKING:
@@ -123,6 +123,7 @@ def bucket_setup() -> None:
 @click.option("--limit", type=int, default=None, help="Sweep at most this many uploads.")
 def sweep(dry_run: bool, limit: int | None) -> None:
     """Verify or expire uploads still pending past their window (safe on several machines)."""
+    from s3upload.db.session import make_engine, make_sessionmaker
     from s3upload.events.sweeper import sweep as run_sweep
 
     settings = load_settings()
@@ -152,6 +153,7 @@ def sweep(dry_run: bool, limit: int | None) -> None:
 @click.option("--once", is_flag=True, help="One receive, then exit.")
 def worker(once: bool) -> None:
     """Apply S3 events from the SQS queue EVENTS_QUEUE_URL."""
+    from s3upload.db.session import make_engine, make_sessionmaker
     from s3upload.events.intake import handle_message
     from s3upload.events.sns import SnsVerifier
     from s3upload.events.worker import consume
@@ -198,6 +200,10 @@ def doctor() -> None:
             click.echo(f"     fix: {check.fix}")
     if not all(c.ok for c in checks):
         sys.exit(1)
+
+
+# The client commands (upload, ls, download, rm) live with the client library.
+register_client_commands(main)
 
 
 if __name__ == "__main__":
