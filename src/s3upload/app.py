@@ -27,6 +27,7 @@ from s3upload.logs import AccessLogMiddleware, setup_logging
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.router import router as uploads_router
+from s3upload.web import install as install_demo
 
 DESCRIPTION = """
 Direct-to-S3 uploads through signed URLs. The service never carries file bytes: it checks
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(uppy_router)
     app.include_router(events_router)
     app.include_router(health_router)
+    install_demo(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
