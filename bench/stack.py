@@ -78,6 +78,7 @@ class Stack:
     env: dict[str, str]
     ports: list[int]
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    app: str | None = None  # another ASGI app factory (module:function) to serve instead
 
     @property
     def base_url(self) -> str:
@@ -102,9 +103,15 @@ class Stack:
 
     def start_service(self, index: int = 0, workers: int = 1) -> None:
         """Start instance `index` of the service and wait until it is ready."""
+        port, count = str(self.ports[index]), str(workers)
+        command = [*CLI, "serve", "--port", port, "--workers", count]
+        if self.app:
+            command = [sys.executable, "-m", "uvicorn", "--factory", self.app, "--port", port]
+            command += ["--workers", count, "--no-access-log", "--loop", "uvloop"]
         with (STATE / f"service-{index}.log").open("ab") as log:
             proc = subprocess.Popen(
-                [*CLI, "serve", "--port", str(self.ports[index]), "--workers", str(workers)],
+                command,
+                cwd=ROOT,
                 env=self.env,
                 stdout=log,
                 stderr=log,
@@ -160,7 +167,9 @@ class Stack:
 
 
 @contextmanager
-def running_stack(workers: int = 1, instances: int = 1, **extra_env: str) -> Iterator[Stack]:
+def running_stack(
+    workers: int = 1, instances: int = 1, app: str | None = None, **extra_env: str
+) -> Iterator[Stack]:
     """PostgreSQL + RGW + `instances` services of `workers` processes; all stopped afterwards."""
     STATE.mkdir(parents=True, exist_ok=True)
     down_env = {**os.environ, **RGW}
@@ -183,7 +192,7 @@ def running_stack(workers: int = 1, instances: int = 1, **extra_env: str) -> Ite
     }
     subprocess.run([*CLI, "migrate"], env=env, check=True, capture_output=True)
     subprocess.run([*CLI, "bucket", "setup"], env=env, check=True, capture_output=True)
-    stack = Stack(env=env, ports=[_free_port() for _ in range(instances)])
+    stack = Stack(env=env, ports=[_free_port() for _ in range(instances)], app=app)
     try:
         for index in range(instances):
             stack.start_service(index, workers)

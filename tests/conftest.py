@@ -223,7 +223,7 @@ def migrated(settings: Settings) -> str:
     async def truncate() -> None:
         engine = create_async_engine(settings.database.url)
         async with engine.begin() as conn:
-            await conn.execute(text("TRUNCATE uploads"))
+            await conn.execute(text("TRUNCATE uploads, upload_usage"))
         await engine.dispose()
 
     asyncio.run(truncate())

@@ -13,6 +13,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from s3upload import __version__
+from s3upload.auth.cache import VerifiedTokens
 from s3upload.auth.jwks import JwksCache
 from s3upload.auth.ratelimit import RateLimiter
 from s3upload.compat.router import router as uppy_router
@@ -27,6 +28,7 @@ from s3upload.logs import AccessLogMiddleware, setup_logging
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.router import router as uploads_router
+from s3upload.uploads.writer import RecordWriter
 from s3upload.web import install as install_demo
 
 DESCRIPTION = """
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.store = store
         app.state.sns = SnsVerifier(settings.events.sns_origin_pattern, settings.events.sns_topics)
         app.state.limiter = RateLimiter(settings.limits, settings.redis_url)
+        app.state.writer = RecordWriter(engine, settings.limits, settings.database.write_batch)
         app.state.jwks = (
             JwksCache(settings.auth.jwks_url, ttl=settings.auth.jwks_ttl)
             if settings.auth.jwks_url
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.tokens = VerifiedTokens(max_age=settings.auth.jwks_ttl)
     install_error_handlers(app)
     app.include_router(uploads_router)
     app.include_router(files_router)

@@ -34,6 +34,11 @@ VERIFICATIONS = Counter(
 STORE_ERRORS = Counter("s3upload_store_errors_total", "Object store failures.", ["kind"])
 EVENTS = Counter("s3upload_events_total", "S3 event records received.", ["outcome"])
 SWEEPER = Counter("s3upload_sweeper_actions_total", "Uploads the sweeper acted on.", ["action"])
+WRITE_BATCH = Histogram(
+    "s3upload_write_batch_size",
+    "New uploads written per database transaction.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
 RATE_LIMITED = Counter("s3upload_rate_limited_total", "Requests refused by a limit.", ["limit"])
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST

@@ -45,6 +45,17 @@ class DatabaseSettings(BaseSettings):
     url: str = "sqlite+aiosqlite:///./s3upload.db"
     pool_size: int = 10
     pool_timeout: float = Field(default=5.0, description="Seconds to wait for a connection.")
+    pre_ping: bool = Field(
+        default=True,
+        description="Test each pooled connection before use (one round trip per request); "
+        "off, a request on a connection the database dropped fails with 503 once.",
+    )
+    write_batch: int = Field(
+        default=256,
+        ge=1,
+        description="Most new uploads written in one transaction when creates arrive "
+        "together; 1 writes each alone.",
+    )
     echo: bool = False
 
 

@@ -71,3 +71,39 @@ def test_migrations_postgresql(fresh_pg):
 
 def test_migrations_sqlite(tmp_path):
     _walk(f"sqlite+aiosqlite:///{tmp_path}/m.db")
+
+
+def test_usage_backfilled_from_the_last_day(fresh_pg):
+    """Upgrading to hourly usage carries the last 24 hours' declared bytes over."""
+    import asyncpg
+
+    migrate.upgrade(fresh_pg, "0001")
+    dsn = fresh_pg.replace("postgresql+asyncpg", "postgresql")
+
+    async def run() -> list[tuple[str, int]]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for owner, size, age in (
+                ("ann", 10, "1 hour"),
+                ("ann", 5, "2 hours"),
+                ("ann", 7, "3 days"),
+                ("bo", None, "1 hour"),
+            ):
+                await conn.execute(
+                    "INSERT INTO uploads (id, owner, key, file_name, file_type, file_size,"
+                    " size_limit, status, strategy, method, profile, metadata, created_at,"
+                    " updated_at, expires_at) VALUES ($1, $2, $3, 'f', 't', $4, 100, 'pending',"
+                    " 'single', 'PUT', 'default', '{}', now() - $5::text::interval, now(), now())",
+                    uuid.uuid4(),
+                    owner,
+                    uuid.uuid4().hex,
+                    size,
+                    age,
+                )
+            await asyncio.to_thread(migrate.upgrade, fresh_pg)
+            found = await conn.fetch("SELECT owner, sum(bytes) FROM upload_usage GROUP BY owner")
+            return [(r[0], int(r[1])) for r in found]
+        finally:
+            await conn.close()
+
+    assert asyncio.run(run()) == [("ann", 15)]

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from s3upload.auth.cache import VerifiedTokens
 from s3upload.auth.tokens import User, verify
 from s3upload.errors import Unauthorized
 
@@ -20,9 +21,12 @@ async def current_user(
     """The verified caller; 401 with `WWW-Authenticate: Bearer` otherwise."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("A bearer token is required.", code="missing_token")
-    user = await verify(
-        credentials.credentials, request.app.state.settings.auth, request.app.state.jwks
-    )
+    token = credentials.credentials
+    verified: VerifiedTokens = request.app.state.tokens
+    user = verified.get(token)
+    if user is None:
+        user = await verify(token, request.app.state.settings.auth, request.app.state.jwks)
+        verified.put(token, user)
     request.state.owner = user.owner  # for the access log
     return user
 

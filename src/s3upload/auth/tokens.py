@@ -20,6 +20,7 @@ class User:
 
     owner: str
     roles: frozenset[str] = field(default_factory=frozenset)
+    expires: float = float("inf")  # the token's `exp`, seconds since the epoch
 
     def has(self, role: str) -> bool:
         """Whether the caller holds `role`."""
@@ -78,7 +79,9 @@ async def verify(token: str, settings: AuthSettings, jwks: JwksCache | None = No
         roles = roles.split()
     if not isinstance(roles, list):
         raise Unauthorized("The token's roles claim is not a list.", code="invalid_token")
-    return User(owner=owner, roles=frozenset(str(r) for r in roles))
+    return User(
+        owner=owner, roles=frozenset(str(r) for r in roles), expires=float(claims["exp"])
+    )
 
 
 def mint(

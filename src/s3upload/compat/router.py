@@ -37,7 +37,7 @@ from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.store.signer import Credentials
 from s3upload.uploads import service
-from s3upload.uploads.deps import SettingsDep, Store
+from s3upload.uploads.deps import SettingsDep, Store, Writer
 from s3upload.uploads.records import find_upload, utcnow
 from s3upload.uploads.schemas import UploadFields
 from s3upload.uploads.signing import profile_of, url_lifetime
@@ -103,7 +103,7 @@ UppyUpload = Annotated[Upload, Depends(uppy_upload)]
 @router.get("/params", response_model=UppyParams, responses=responses(401, 403, 413, 415, 422, 429))
 async def params(
     request: Request,
-    session: SessionDep,
+    writer: Writer,
     store: Store,
     settings: SettingsDep,
     user: CreateLimited,
@@ -126,7 +126,7 @@ async def params(
     }
     body = _fields(settings, filename=filename, mime=type, metadata=metadata, size=size)
     upload, target, _ = await service.create_upload(
-        session=session, store=store, settings=settings, user=user, body=body, single_only=True
+        writer=writer, store=store, settings=settings, user=user, body=body, single_only=True
     )
     request.state.upload_id = str(upload.id)
     if target is None:  # pragma: no cover - single_only always signs a single target
@@ -146,7 +146,7 @@ async def params(
 async def create_multipart(
     body: UppyCreate,
     request: Request,
-    session: SessionDep,
+    writer: Writer,
     store: Store,
     settings: SettingsDep,
     user: CreateLimited,
@@ -156,7 +156,7 @@ async def create_multipart(
         settings, filename=body.filename, mime=body.type, metadata=body.metadata, size=body.size
     )
     upload, _, _ = await service.create_upload(
-        session=session,
+        writer=writer,
         store=store,
         settings=settings,
         user=user,

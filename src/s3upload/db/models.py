@@ -6,7 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from s3upload.db.types import UTCDateTime
@@ -43,6 +53,13 @@ class Upload(Base):
         Index("ix_uploads_owner_created", "owner", "created_at", "id"),
         # The sweeper looks for pending uploads past their window.
         Index("ix_uploads_status_expires", "status", "expires_at"),
+        # The pending quota counts one owner's pending uploads: a small, bounded index.
+        Index(
+            "ix_uploads_owner_pending",
+            "owner",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -70,3 +87,13 @@ class Upload(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UploadUsage(Base):
+    """Bytes one owner declared in one UTC hour: the daily quota sums the last 24 rows."""
+
+    __tablename__ = "upload_usage"
+
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    bytes: Mapped[int] = mapped_column(BigInteger)

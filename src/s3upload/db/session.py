@@ -23,7 +23,7 @@ log = logging.getLogger("s3upload.db")
 
 def make_engine(settings: DatabaseSettings) -> AsyncEngine:
     """Create the engine; SQLite gets foreign keys and a busy timeout, PostgreSQL a pool."""
-    kwargs: dict[str, Any] = {"echo": settings.echo, "pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"echo": settings.echo, "pool_pre_ping": settings.pre_ping}
     if settings.url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": settings.pool_timeout}
         engine = create_async_engine(settings.url, **kwargs)

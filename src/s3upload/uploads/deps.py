@@ -14,22 +14,30 @@ from s3upload.errors import NotFound
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.records import ADMIN_ROLE, find_upload
+from s3upload.uploads.writer import RecordWriter
 
 
-def get_store(request: Request) -> ObjectStore:
-    """The application's object store client."""
+async def get_store(request: Request) -> ObjectStore:
+    """The application's object store client (async: sync dependencies cost a thread hop)."""
     store: ObjectStore = request.app.state.store
     return store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The application's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
+async def get_writer(request: Request) -> RecordWriter:
+    """The application's writer of new upload records."""
+    writer: RecordWriter = request.app.state.writer
+    return writer
+
+
 Store = Annotated[ObjectStore, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+Writer = Annotated[RecordWriter, Depends(get_writer)]
 
 
 async def owned_upload(

@@ -1,13 +1,15 @@
-"""Per-owner quotas: uploads pending at once, and bytes declared per 24 hours."""
+"""Per-owner quotas: uploads pending at once, and bytes declared per rolling 24 hours."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from s3upload.db.models import Upload
+from s3upload.db.models import Upload, UploadUsage
 from s3upload.errors import AppError, TooLarge
 from s3upload.settings import LimitsSettings
 from s3upload.uploads.states import Status
@@ -21,38 +23,78 @@ class QuotaExceeded(AppError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-async def check_quotas(
-    session: AsyncSession, limits: LimitsSettings, *, owner: str, size: int | None, now: datetime
-) -> None:
-    """Refuse a new upload that would pass the owner's quotas (checked, not reserved: two
-    concurrent creates may pass a limit by one)."""
+def hour_of(moment: datetime) -> datetime:
+    """The usage bucket a moment falls in."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def check_size(limits: LimitsSettings, size: int | None) -> None:
+    """413 for one file larger than the whole daily quota (no database needed)."""
+    if limits.bytes_per_day and size and size > limits.bytes_per_day:
+        raise TooLarge(
+            f"The file is larger than the daily quota of {limits.bytes_per_day} bytes.",
+            code="over_daily_quota",
+            details={"bytesPerDay": limits.bytes_per_day},
+        )
+
+
+async def current_use(
+    conn: AsyncConnection, limits: LimitsSettings, owners: set[str], now: datetime
+) -> tuple[Counter[str], Counter[str]]:
+    """Each owner's pending uploads and bytes declared in the last 24 hours, in one query."""
+    pending: Counter[str] = Counter()
+    used: Counter[str] = Counter()
+    parts = []
     if limits.max_pending:
-        pending = await session.scalar(
-            select(func.count())
-            .select_from(Upload)
-            .where(Upload.owner == owner, Upload.status == Status.PENDING)
+        # Served by the partial index of pending uploads; the quota keeps each count small.
+        parts.append(
+            select(literal("pending"), Upload.owner, func.count().cast(BigInteger))
+            .where(Upload.owner.in_(owners), Upload.status == Status.PENDING)
+            .group_by(Upload.owner)
         )
-        if (pending or 0) >= limits.max_pending:
-            raise QuotaExceeded(
-                f"You have {pending} uploads pending; finish or cancel some first.",
+    if limits.bytes_per_day:
+        # At most 24 hourly rows per owner, however many uploads they made.
+        parts.append(
+            select(
+                literal("bytes"), UploadUsage.owner, func.sum(UploadUsage.bytes).cast(BigInteger)
+            )
+            .where(
+                UploadUsage.owner.in_(owners),
+                UploadUsage.hour > hour_of(now) - timedelta(days=1),
+            )
+            .group_by(UploadUsage.owner)
+        )
+    if parts:
+        for kind, owner, n in await conn.execute(union_all(*parts)):
+            (pending if kind == "pending" else used)[owner] = int(n)
+    return pending, used
+
+
+def decide(
+    limits: LimitsSettings,
+    uploads: Sequence[Upload],
+    pending: Counter[str],
+    used: Counter[str],
+) -> list[QuotaExceeded | None]:
+    """For each upload in order, the quota it would pass, or None; accepted ones count."""
+    verdicts: list[QuotaExceeded | None] = []
+    for upload in uploads:
+        owner, size = upload.owner, upload.file_size or 0
+        verdict = None
+        if limits.max_pending and pending[owner] >= limits.max_pending:
+            verdict = QuotaExceeded(
+                f"You have {pending[owner]} uploads pending; finish or cancel some first.",
                 retry_after=60,
-                details={"pending": pending or 0, "maxPending": limits.max_pending},
+                details={"pending": pending[owner], "maxPending": limits.max_pending},
             )
-    if limits.bytes_per_day and size:
-        if size > limits.bytes_per_day:
-            raise TooLarge(
-                f"The file is larger than the daily quota of {limits.bytes_per_day} bytes.",
-                code="over_daily_quota",
-                details={"bytesPerDay": limits.bytes_per_day},
-            )
-        used = await session.scalar(
-            select(func.coalesce(func.sum(Upload.file_size), 0)).where(
-                Upload.owner == owner, Upload.created_at > now - timedelta(days=1)
-            )
-        )
-        if (used or 0) + size > limits.bytes_per_day:
-            raise QuotaExceeded(
+        elif limits.bytes_per_day and used[owner] + size > limits.bytes_per_day:
+            verdict = QuotaExceeded(
                 f"This upload would pass your quota of {limits.bytes_per_day} bytes a day.",
                 retry_after=3600,
-                details={"usedBytes": int(used or 0), "bytesPerDay": limits.bytes_per_day},
+                details={"usedBytes": used[owner], "bytesPerDay": limits.bytes_per_day},
             )
+        else:
+            pending[owner] += 1
+            used[owner] += size
+        verdicts.append(verdict)
+    return verdicts

@@ -14,7 +14,7 @@ from s3upload.docs import responses
 from s3upload.multipart import service as multipart
 from s3upload.multipart.schemas import CompleteRequest, MultipartOut, PartsOut, PartsRequest
 from s3upload.uploads import service
-from s3upload.uploads.deps import OwnedUpload, ReadableUpload, SettingsDep, Store
+from s3upload.uploads.deps import OwnedUpload, ReadableUpload, SettingsDep, Store, Writer
 from s3upload.uploads.records import utcnow
 from s3upload.uploads.schemas import (
     CreateUpload,
@@ -37,14 +37,14 @@ router = APIRouter(tags=["uploads"])
 async def presigned_url(
     body: CreateUpload,
     request: Request,
-    session: SessionDep,
+    writer: Writer,
     store: Store,
     settings: SettingsDep,
     user: CreateLimited,
 ) -> PresignOut:
     """Sign a single-part upload (PUT, or POST with a size-limiting policy) for one file."""
     upload, target, _ = await service.create_upload(
-        session=session,
+        writer=writer,
         store=store,
         settings=settings,
         user=user,
@@ -69,7 +69,7 @@ async def presigned_url(
 async def create_upload(
     body: CreateUpload,
     request: Request,
-    session: SessionDep,
+    writer: Writer,
     store: Store,
     settings: SettingsDep,
     user: CreateLimited,
@@ -80,7 +80,7 @@ async def create_upload(
     `POST /uploads/{id}/parts` for the rest.
     """
     upload, single, plan = await service.create_upload(
-        session=session, store=store, settings=settings, user=user, body=body
+        writer=writer, store=store, settings=settings, user=user, body=body
     )
     request.state.upload_id = str(upload.id)
     return to_out(upload, single, plan)

@@ -18,19 +18,20 @@ from s3upload.multipart.schemas import MultipartOut, PartRef
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads import policy
-from s3upload.uploads.quotas import check_quotas
+from s3upload.uploads.quotas import check_size
 from s3upload.uploads.records import PROCESSOR_ROLE, conflict, find_upload, move, utcnow
 from s3upload.uploads.schemas import SingleTarget, StatusUpdate, UploadFields
 from s3upload.uploads.signing import sign_single
 from s3upload.uploads.states import PROCESSOR_STATUSES, Status, can_move
 from s3upload.uploads.verify import verify_and_mark
+from s3upload.uploads.writer import RecordWriter
 
 log = logging.getLogger("s3upload.uploads")
 
 
 async def create_upload(
     *,
-    session: AsyncSession,
+    writer: RecordWriter,
     store: ObjectStore,
     settings: Settings,
     user: User,
@@ -78,8 +79,8 @@ async def create_upload(
         checksum_algorithm = body.checksum.algorithm
         checksum_value = policy.check_checksum(settings, checksum_algorithm, body.checksum.value)
 
+    check_size(settings.limits, size)
     now = utcnow()
-    await check_quotas(session, settings.limits, owner=user.owner, size=size, now=now)
     upload_id = uuid.uuid4()
     window = profile.url_expires if strategy == "single" else settings.upload.window
     upload = Upload(
@@ -106,8 +107,7 @@ async def create_upload(
         await store.check()
         creds = await store.credentials()
         target = sign_single(upload, store=store, creds=creds, profile=profile, now=now)
-        session.add(upload)
-        await session.commit()
+        await writer.add(upload)
         UPLOADS_CREATED.labels(strategy="single", profile=body.profile).inc()
         return upload, target, None
 
@@ -131,8 +131,7 @@ async def create_upload(
             if first
             else []
         )
-        session.add(upload)
-        await session.commit()
+        await writer.add(upload)
     except BaseException:
         # No record means nobody would ever abort it: free the store's upload now.
         log.warning("create failed after the store upload was started; aborting it")

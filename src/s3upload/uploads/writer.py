@@ -1,0 +1,135 @@
+"""Writes new upload records: concurrent creates share one transaction (group commit).
+
+While one batch is being written, creates that arrive queue up; when it commits, the queue
+goes out as the next batch. A lone create is written at once, so batching adds no wait at
+low load, and under load the cost of a transaction is shared by every create in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Insert, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from s3upload.db.models import Upload, UploadUsage
+from s3upload.metrics import WRITE_BATCH
+from s3upload.settings import LimitsSettings
+from s3upload.uploads.quotas import QuotaExceeded, current_use, decide, hour_of
+
+log = logging.getLogger("s3upload.uploads")
+
+# Batches written at once, each on its own connection. More than one keeps the database busy
+# while a batch waits on its round trips; few enough that batches stay large under load.
+WRITERS = 4
+
+# (column name, attribute name) of every column, for writing ORM objects with Core.
+_COLUMNS = [(prop.columns[0].key, prop.key) for prop in Upload.__mapper__.column_attrs]
+_INSERT_UPLOAD = insert(Upload)
+
+
+@dataclass
+class _Waiting:
+    upload: Upload
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class RecordWriter:
+    """Inserts new uploads after the owner's quotas, batching concurrent calls."""
+
+    def __init__(self, engine: AsyncEngine, limits: LimitsSettings, max_batch: int) -> None:
+        self.engine = engine
+        self.limits = limits
+        self.max_batch = max(1, max_batch)
+        self._queue: list[_Waiting] = []
+        self._writers: set[asyncio.Task[None]] = set()
+
+    async def add(self, upload: Upload) -> None:
+        """Record `upload`; returns once committed, raises QuotaExceeded or the write's error."""
+        waiting = _Waiting(upload)
+        self._queue.append(waiting)
+        if len(self._writers) < WRITERS:
+            task = asyncio.create_task(self._drain())
+            self._writers.add(task)
+            task.add_done_callback(self._writers.discard)
+        # Shielded: a client that disconnects must not cancel the batch it shares with others.
+        await asyncio.shield(waiting.done)
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[: self.max_batch]
+                del self._queue[: self.max_batch]
+                WRITE_BATCH.observe(len(batch))
+                try:
+                    verdicts = await self._write([w.upload for w in batch])
+                except BaseException as exc:  # every create in the batch fails with it
+                    for waiting in batch:
+                        if isinstance(exc, Exception):
+                            waiting.done.set_exception(exc)
+                        else:
+                            waiting.done.cancel()
+                    if not isinstance(exc, Exception):
+                        raise
+                else:
+                    for waiting, verdict in zip(batch, verdicts, strict=True):
+                        if verdict is None:
+                            waiting.done.set_result(None)
+                        else:
+                            waiting.done.set_exception(verdict)
+        except BaseException:
+            for waiting in self._queue:  # only on shutdown: nobody is left to write them
+                waiting.done.cancel()
+            self._queue.clear()
+            raise
+
+    async def _write(self, uploads: Sequence[Upload]) -> list[QuotaExceeded | None]:
+        now = max(u.created_at for u in uploads)
+        async with self.engine.begin() as conn:
+            pending, used = await current_use(conn, self.limits, {u.owner for u in uploads}, now)
+            verdicts = decide(self.limits, uploads, pending, used)
+            accepted = [u for u, v in zip(uploads, verdicts, strict=True) if v is None]
+            if accepted:
+                await conn.execute(_INSERT_UPLOAD, [_row(u) for u in accepted])
+                await _count_usage(conn, accepted)
+        return verdicts
+
+
+def _row(upload: Upload) -> dict[str, Any]:
+    return {column: getattr(upload, attr) for column, attr in _COLUMNS}
+
+
+async def _count_usage(conn: AsyncConnection, uploads: Sequence[Upload]) -> None:
+    """Add the declared bytes to each owner's hourly usage row."""
+    totals: Counter[tuple[str, Any]] = Counter()
+    for upload in uploads:
+        if upload.file_size:
+            totals[upload.owner, hour_of(upload.created_at)] += upload.file_size
+    if not totals:
+        return
+    # Sorted, so concurrent writers lock usage rows in the same order (no deadlocks).
+    rows = [{"owner": o, "hour": h, "bytes": b} for (o, h), b in sorted(totals.items())]
+    await conn.execute(_ADD_USAGE[conn.dialect.name], rows)
+
+
+def _add_usage(dialect: Any) -> Insert:
+    """`INSERT … ON CONFLICT DO UPDATE` adding to an hour's bytes, in `dialect`'s words."""
+    stmt = dialect.insert(UploadUsage)
+    table = UploadUsage.__table__
+    upsert: Insert = stmt.on_conflict_do_update(
+        index_elements=[table.c.owner, table.c.hour],
+        set_={"bytes": table.c.bytes + stmt.excluded.bytes},
+    )
+    return upsert
+
+
+# Built once: the same statement object lets SQLAlchemy reuse its compiled form.
+_ADD_USAGE = {"postgresql": _add_usage(postgresql), "sqlite": _add_usage(sqlite)}
