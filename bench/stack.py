@@ -5,6 +5,7 @@ Every part can be stopped and started again (fault drills) without losing its da
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -121,6 +122,34 @@ class Stack:
         else:
             self.procs.append(proc)
         wait_ready(f"http://127.0.0.1:{self.ports[index]}")
+
+    def seed_uploads(self, rows: int, owners: int = 10_000, prefix: str = "seed") -> None:
+        """Fill the table with `rows` uploads of past days (a table with a history), then
+        ANALYZE, as autovacuum would have by then on a live database."""
+        import asyncpg
+
+        sql = """
+            INSERT INTO uploads (id, owner, key, file_name, file_type, file_size, size_limit,
+                status, strategy, method, profile, metadata, created_at, updated_at,
+                expires_at, uploaded_at)
+            SELECT gen_random_uuid(), $1 || '-' || (g % $2), $1 || '/' || g || '/f.jpg', 'f.jpg',
+                'image/jpeg', 2000000, 2000000,
+                (ARRAY['uploaded', 'completed', 'completed', 'aborted', 'pending'])[g % 5 + 1],
+                'single', 'PUT', 'default', '{}', t, t, t + interval '1 hour', t
+            FROM generate_series($3::int, $4::int) g,
+                LATERAL (SELECT now() - (g % 2592000) * interval '1 second' AS t) at
+        """
+
+        async def run() -> None:
+            conn = await asyncpg.connect(self.env["DATABASE_URL"].replace("+asyncpg", ""))
+            try:
+                for start in range(1, rows + 1, 200_000):
+                    await conn.execute(sql, prefix, owners, start, min(start + 199_999, rows))
+                await conn.execute("VACUUM ANALYZE uploads")
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
 
     def kill_service(self, index: int = 0) -> None:
         """SIGKILL instance `index`: no shutdown, as a crash would be."""

@@ -68,7 +68,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--connections", default="16,64,256")
     parser.add_argument("--routes", default=",".join(ROUTES))
-    parser.add_argument("--owners", type=int, default=100)
+    parser.add_argument("--owners", type=int, default=1000)
+    parser.add_argument("--history", type=int, default=100_000, help="uploads already stored")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--label", default="")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "perf" / "throughput.json")
@@ -87,6 +88,7 @@ def main() -> None:
         LOG_LEVEL="INFO",
         LIMITS_ENABLED="false",
     ) as stack:
+        stack.seed_uploads(args.history)
         for route in routes:
             wrk(stack.base_url + route, connections=64, seconds=args.warmup, env=env)
         for conns in connections:

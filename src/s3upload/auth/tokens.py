@@ -79,9 +79,7 @@ async def verify(token: str, settings: AuthSettings, jwks: JwksCache | None = No
         roles = roles.split()
     if not isinstance(roles, list):
         raise Unauthorized("The token's roles claim is not a list.", code="invalid_token")
-    return User(
-        owner=owner, roles=frozenset(str(r) for r in roles), expires=float(claims["exp"])
-    )
+    return User(owner=owner, roles=frozenset(str(r) for r in roles), expires=float(claims["exp"]))
 
 
 def mint(

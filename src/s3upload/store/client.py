@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -99,6 +100,7 @@ class ObjectStore:
         self._session = get_session()
         self._client: S3Client | None = None
         self._healthy_until = 0.0
+        self._checking: asyncio.Future[None] | None = None
 
     def _config(self) -> AioConfig:
         return AioConfig(
@@ -177,13 +179,29 @@ class ObjectStore:
         return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
 
     async def check(self, *, force: bool = False) -> None:
-        """Make sure the bucket answers; a success is trusted for `health_ttl` seconds."""
-        now = time.monotonic()
-        if not force and now < self._healthy_until:
+        """Make sure the bucket answers; a success is trusted for `health_ttl` seconds.
+
+        Callers arriving while a check is under way wait for it rather than start their own,
+        so under load the store sees one HeadBucket per lifetime, not one per request.
+        """
+        if not force and time.monotonic() < self._healthy_until:
             return
+        if self._checking is None or force:
+            self._checking = asyncio.ensure_future(self._head_bucket())
+            self._checking.add_done_callback(self._check_done)
+        await asyncio.shield(self._checking)
+
+    async def _head_bucket(self) -> None:
+        now = time.monotonic()
         async with self._calls(bucket_call=True):
             await self.client.head_bucket(Bucket=self.bucket)
         self._healthy_until = now + self.settings.health_ttl
+
+    def _check_done(self, done: asyncio.Future[None]) -> None:
+        if self._checking is done:
+            self._checking = None
+        if not done.cancelled():
+            done.exception()  # retrieved here: the waiters raise it themselves
 
     async def head(self, key: str, *, checksums: bool = False) -> ObjectInfo | None:
         """HEAD an object; None when it does not exist."""

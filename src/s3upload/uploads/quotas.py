@@ -6,13 +6,28 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import BigInteger, func, literal, select, union_all
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    String,
+    any_,
+    bindparam,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import InstrumentedAttribute
 
 from s3upload.db.models import Upload, UploadUsage
 from s3upload.errors import AppError, TooLarge
 from s3upload.settings import LimitsSettings
 from s3upload.uploads.states import Status
+
+_IS_PENDING = Upload.status == literal_column(f"'{Status.PENDING.value}'")
 
 
 class QuotaExceeded(AppError):
@@ -38,18 +53,30 @@ def check_size(limits: LimitsSettings, size: int | None) -> None:
         )
 
 
+def _owner_in(
+    column: ColumnElement[str] | InstrumentedAttribute[str], owners: set[str], dialect: str
+) -> ColumnElement[bool]:
+    """`column` is one of `owners`: one array parameter on PostgreSQL, so the statement text
+    (and its prepared plan) is the same for every batch size; an IN list elsewhere."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("owners", sorted(owners), type_=ARRAY(String)))
+    return column.in_(owners)
+
+
 async def current_use(
     conn: AsyncConnection, limits: LimitsSettings, owners: set[str], now: datetime
 ) -> tuple[Counter[str], Counter[str]]:
     """Each owner's pending uploads and bytes declared in the last 24 hours, in one query."""
     pending: Counter[str] = Counter()
     used: Counter[str] = Counter()
+    dialect = conn.dialect.name
     parts = []
     if limits.max_pending:
-        # Served by the partial index of pending uploads; the quota keeps each count small.
+        # The status is written into the SQL, not bound, so that even a generic prepared plan
+        # can use the partial index of pending uploads; the quota keeps each count small.
         parts.append(
             select(literal("pending"), Upload.owner, func.count().cast(BigInteger))
-            .where(Upload.owner.in_(owners), Upload.status == Status.PENDING)
+            .where(_owner_in(Upload.owner, owners, dialect), _IS_PENDING)
             .group_by(Upload.owner)
         )
     if limits.bytes_per_day:
@@ -59,7 +86,7 @@ async def current_use(
                 literal("bytes"), UploadUsage.owner, func.sum(UploadUsage.bytes).cast(BigInteger)
             )
             .where(
-                UploadUsage.owner.in_(owners),
+                _owner_in(UploadUsage.owner, owners, dialect),
                 UploadUsage.hour > hour_of(now) - timedelta(days=1),
             )
             .group_by(UploadUsage.owner)

@@ -27,7 +27,7 @@ log = logging.getLogger("s3upload.uploads")
 
 # Batches written at once, each on its own connection. More than one keeps the database busy
 # while a batch waits on its round trips; few enough that batches stay large under load.
-WRITERS = 4
+WRITERS = 2
 
 # (column name, attribute name) of every column, for writing ORM objects with Core.
 _COLUMNS = [(prop.columns[0].key, prop.key) for prop in Upload.__mapper__.column_attrs]
