@@ -1,5 +1,5 @@
 # s3upload: `make run` starts the service locally, `make test` runs the whole test suite.
-.PHONY: run stop test lint deps bench uppy
+.PHONY: run stop test lint deps bench perf uppy
 
 deps:
 	bash scripts/install-deps.sh
@@ -24,3 +24,11 @@ lint: deps
 
 bench: deps
 	.venv/bin/python bench/create_latency.py
+
+# Throughput under wrk (before/after against REF), growth to 1M rows, plots: docs/performance.md
+perf: deps
+	command -v wrk >/dev/null || apt-get install -y wrk
+	.venv/bin/pip install -q -e '.[bench]'
+	.venv/bin/python bench/throughput.py $(if $(REF),--baseline $(REF))
+	.venv/bin/python bench/growth.py
+	.venv/bin/python bench/report.py

@@ -134,7 +134,9 @@ class Stack:
                 expires_at, uploaded_at)
             SELECT gen_random_uuid(), $1 || '-' || (g % $2), $1 || '/' || g || '/f.jpg', 'f.jpg',
                 'image/jpeg', 2000000, 2000000,
-                (ARRAY['uploaded', 'completed', 'completed', 'aborted', 'pending'])[g % 5 + 1],
+                CASE WHEN g % 50 = 0 THEN 'pending' ELSE
+                    (ARRAY['uploaded', 'completed', 'completed', 'aborted', 'expired'])[g % 5 + 1]
+                END,
                 'single', 'PUT', 'default', '{}', t, t, t + interval '1 hour', t
             FROM generate_series($3::int, $4::int) g,
                 LATERAL (SELECT now() - (g % 2592000) * interval '1 second' AS t) at

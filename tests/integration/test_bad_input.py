@@ -141,10 +141,26 @@ async def test_mime_with_parameters_and_case(client, auth):
         {"id": "00000000-0000-0000-0000-000000000000", "key": "k", "status": "uploaded"},
         {"id": "x", "status": "uploaded"},
         {"key": "k", "status": "bogus"},
+        {"key": "a\x00b", "status": "uploaded"},
+        {"key": "k", "status": "failed", "reason": "nul\x00"},
     ],
 )
 async def test_file_status_bad_bodies(client, auth, body):
     assert_error(await client.put("/file-status", json=body, headers=auth), 422)
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        {"fileType": "image/png\x00"},
+        {"fileName": "a\x00.png"},
+        {"metadata": {"note": "x\x00y"}},
+        {"metadata": {"no\x00te": "x"}},
+    ],
+)
+async def test_nul_characters_are_422(client, auth, patch):
+    resp = await client.post("/uploads", json={**OK, **patch}, headers=auth)
+    assert_error(resp, 422)
 
 
 async def test_unknown_route_and_method(client, auth):

@@ -32,6 +32,9 @@ async def find_upload(
     if not (user.has(ADMIN_ROLE) or user.has(PROCESSOR_ROLE)):
         stmt = stmt.where(Upload.owner == user.owner)
     upload = (await session.execute(stmt)).scalar_one_or_none()
+    # End the read's transaction: the connection goes back to the pool instead of waiting
+    # through store calls and the answer (status changes are compare-and-set, not locks).
+    await session.commit()
     if upload is None:
         raise NotFound("No such upload.")
     return upload
