@@ -1,9 +1,9 @@
 """Profile one service worker with py-spy while wrk loads a route; print where time goes.
 
 Usage: python bench/profile.py [ROUTE] [--seconds 12] [--out FILE]
-ROUTE defaults to /uploads. The raw collapsed stacks go to FILE (docs/perf/profile.txt);
-the summary lists, for our own and the libraries' functions, the share of the worker's
-samples spent in each (inclusive).
+ROUTE defaults to /uploads. The summary (printed and written to FILE, default
+docs/perf/profile.txt) lists the share of the worker's busy samples spent in each function,
+inclusive; the raw collapsed stacks are kept beside it in FILE.raw (not committed).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bench.stack import ROOT, running_stack
 from bench.throughput import BODY, LUA, tokens
 
 
-def summarise(raw: Path, top: int = 40) -> str:
+def summarise(raw: Path, top: int = 60) -> str:
     """Inclusive share of samples per function, biggest first."""
     inclusive: Counter[str] = Counter()
     total = 0
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=12)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "perf" / "profile.txt")
     args = parser.parse_args()
+    raw = args.out.with_suffix(".raw")
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     env = {
         **os.environ,
@@ -65,12 +66,14 @@ def main() -> None:
         time.sleep(3)
         record = [py_spy, "record", "--pid", workers[-1], "-d", str(args.seconds), "-r", "200"]
         subprocess.run(
-            [*record, "--format", "raw", "-o", str(args.out), "--nonblocking"],
+            [*record, "--format", "raw", "-o", str(raw), "--nonblocking"],
             check=True,
             capture_output=True,
         )
         load.wait()
-    print(summarise(args.out))
+    summary = summarise(raw)
+    args.out.write_text(summary + "\n")
+    print(summary)
 
 
 if __name__ == "__main__":
