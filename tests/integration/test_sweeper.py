@@ -121,3 +121,24 @@ async def test_periodic_sweep_in_the_app(services, migrated, auth, app):
                     break
                 await asyncio.sleep(0.05)
             assert got["status"] == "expired"
+
+
+async def test_sweep_prunes_usage_the_quota_no_longer_reads(app, settings):
+    from sqlalchemy import select
+
+    from s3upload.db.models import UploadUsage
+    from s3upload.uploads.quotas import hour_of
+
+    now = utcnow()
+    owner = f"usage-{os.urandom(4).hex()}"
+    async with app.state.sessionmaker() as session, session.begin():
+        for age in (0, 24, 26, 48):
+            session.add(UploadUsage(owner=owner, hour=hour_of(now) - timedelta(hours=age), bytes=1))
+    await sweep(sessionmaker=app.state.sessionmaker, store=app.state.store, settings=settings.sweep)
+    async with app.state.sessionmaker() as session:
+        hours = (
+            await session.scalars(select(UploadUsage.hour).where(UploadUsage.owner == owner))
+        ).all()
+    assert sorted(now - h for h in hours) == sorted(
+        now - (hour_of(now) - timedelta(hours=age)) for age in (0, 24)
+    )

@@ -13,10 +13,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from s3upload.db.models import Upload
+from s3upload.db.models import Upload, UploadUsage
 from s3upload.metrics import SWEEPER
 from s3upload.settings import SweepSettings
 from s3upload.store.client import ObjectStore
@@ -118,7 +118,18 @@ async def sweep(
             "would sweep" if dry_run else "swept",
             extra={"upload_id": done.upload_id, "action": done.action, "reason": done.reason},
         )
+    if not dry_run:
+        await prune_usage(sessionmaker, now or utcnow())
     return actions
+
+
+async def prune_usage(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> int:
+    """Drop hourly usage rows the daily quota no longer reads (older than 25 hours)."""
+    async with sessionmaker() as session, session.begin():
+        result = await session.execute(
+            delete(UploadUsage).where(UploadUsage.hour < now - timedelta(hours=25))
+        )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def sweep_forever(
