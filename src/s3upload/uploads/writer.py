@@ -50,16 +50,18 @@ class RecordWriter:
         self.limits = limits
         self.max_batch = max(1, max_batch)
         self._queue: list[_Waiting] = []
-        self._writers: set[asyncio.Task[None]] = set()
+        self._running = 0  # writers draining the queue; counted here, not by their tasks
+        self._tasks: set[asyncio.Task[None]] = set()  # strong references until they finish
 
     async def add(self, upload: Upload) -> None:
         """Record `upload`; returns once committed, raises QuotaExceeded or the write's error."""
         waiting = _Waiting(upload)
         self._queue.append(waiting)
-        if len(self._writers) < WRITERS:
+        if self._running < WRITERS:
+            self._running += 1
             task = asyncio.create_task(self._drain())
-            self._writers.add(task)
-            task.add_done_callback(self._writers.discard)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         # Shielded: a client that disconnects must not cancel the batch it shares with others.
         await asyncio.shield(waiting.done)
 
@@ -90,6 +92,10 @@ class RecordWriter:
                 waiting.done.cancel()
             self._queue.clear()
             raise
+        finally:
+            # In the same step as the empty-queue check above: a create queued after it
+            # sees this writer gone and starts another, so none is left waiting.
+            self._running -= 1
 
     async def _write(self, uploads: Sequence[Upload]) -> list[QuotaExceeded | None]:
         now = max(u.created_at for u in uploads)
