@@ -20,8 +20,8 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.stack import ROOT, running_stack
-from bench.throughput import BODY, LUA, tokens
+from bench.stack import ROOT
+from bench.throughput import BODY, LUA, production_stack, tokens
 
 
 def summarise(raw: Path, top: int = 60) -> str:
@@ -50,10 +50,7 @@ def main() -> None:
         "WRK_TOKENS_FILE": tokens(1000, Path(tempfile.mkdtemp()) / "tokens"),
         "WRK_BODY": BODY,
     }
-    with running_stack(
-        workers=2, app="bench.perf_app:create", LOG_LEVEL="INFO", LIMITS_ENABLED="false"
-    ) as stack:
-        stack.seed_uploads(100_000)
+    with production_stack(workers=2, history=100_000) as stack:
         workers = subprocess.run(
             ["pgrep", "-P", str(stack.pid)], capture_output=True, text=True
         ).stdout.split()

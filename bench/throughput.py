@@ -23,13 +23,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.stack import ROOT, SECRET, running_stack
+from bench.stack import ROOT, SECRET, Stack, running_stack
 from s3upload.auth.tokens import mint
 from s3upload.settings import AuthSettings
 
@@ -84,6 +86,21 @@ def parts_upload(base_url: str, token: str) -> str:
     return str(resp.json()["id"])
 
 
+@contextmanager
+def production_stack(workers: int, history: int, **extra_env: str) -> Iterator[Stack]:
+    """The service as in production plus the comparison routes, over a seeded table."""
+    # Production rate limits would refuse a benchmark's rate; quotas stay on.
+    with running_stack(
+        workers=workers,
+        app="bench.perf_app:create",
+        LOG_LEVEL="INFO",
+        LIMITS_ENABLED="false",
+        **extra_env,
+    ) as stack:
+        stack.seed_uploads(history)
+        yield stack
+
+
 def run_series(args: argparse.Namespace, label: str, **extra_env: str) -> list[dict[str, Any]]:
     """Every route at every connection count against one freshly started stack."""
     work = Path(tempfile.mkdtemp())
@@ -91,15 +108,7 @@ def run_series(args: argparse.Namespace, label: str, **extra_env: str) -> list[d
     owner_file = work / "owner"  # the parts routes need the upload's own owner
     owner_file.write_text(Path(token_file).read_text().splitlines()[0] + "\n")
     results = []
-    # Production limits would refuse a benchmark's rate; quotas stay on (pending, bytes/day).
-    with running_stack(
-        workers=args.workers,
-        app="bench.perf_app:create",
-        LOG_LEVEL="INFO",
-        LIMITS_ENABLED="false",
-        **extra_env,
-    ) as stack:
-        stack.seed_uploads(args.history)
+    with production_stack(args.workers, args.history, **extra_env) as stack:
         upload_id = parts_upload(stack.base_url, owner_file.read_text().strip())
         plans = {name: spec for name, spec in ROUTES.items() if name in args.routes.split(",")}
         for conns in [int(c) for c in args.connections.split(",")]:

@@ -123,13 +123,12 @@ async def sweep(
     return actions
 
 
-async def prune_usage(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> int:
+async def prune_usage(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> None:
     """Drop hourly usage rows the daily quota no longer reads (older than 25 hours)."""
     async with sessionmaker() as session, session.begin():
-        result = await session.execute(
+        await session.execute(
             delete(UploadUsage).where(UploadUsage.hour < now - timedelta(hours=25))
         )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def sweep_forever(

@@ -66,29 +66,25 @@ class RecordWriter:
         await asyncio.shield(waiting.done)
 
     async def _drain(self) -> None:
+        batch: list[_Waiting] = []
         try:
             while self._queue:
                 batch = self._queue[: self.max_batch]
                 del self._queue[: self.max_batch]
                 WRITE_BATCH.observe(len(batch))
+                verdicts: list[Exception | None]
                 try:
-                    verdicts = await self._write([w.upload for w in batch])
-                except BaseException as exc:  # every create in the batch fails with it
-                    for waiting in batch:
-                        if isinstance(exc, Exception):
-                            waiting.done.set_exception(exc)
-                        else:
-                            waiting.done.cancel()
-                    if not isinstance(exc, Exception):
-                        raise
-                else:
-                    for waiting, verdict in zip(batch, verdicts, strict=True):
-                        if verdict is None:
-                            waiting.done.set_result(None)
-                        else:
-                            waiting.done.set_exception(verdict)
-        except BaseException:
-            for waiting in self._queue:  # only on shutdown: nobody is left to write them
+                    verdicts = list(await self._write([w.upload for w in batch]))
+                except Exception as exc:  # every create in the batch fails with it
+                    verdicts = [exc] * len(batch)
+                for waiting, verdict in zip(batch, verdicts, strict=True):
+                    if verdict is None:
+                        waiting.done.set_result(None)
+                    else:
+                        waiting.done.set_exception(verdict)
+                batch = []
+        except BaseException:  # cancelled at shutdown: nobody is left to write these
+            for waiting in [*batch, *self._queue]:
                 waiting.done.cancel()
             self._queue.clear()
             raise
