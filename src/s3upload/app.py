@@ -18,7 +18,7 @@ from s3upload.auth.jwks import JwksCache
 from s3upload.auth.ratelimit import RateLimiter
 from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
-from s3upload.errors import install_error_handlers
+from s3upload.error_handlers import install_error_handlers
 from s3upload.events.router import router as events_router
 from s3upload.events.sns import SnsVerifier
 from s3upload.events.sweeper import sweep_forever

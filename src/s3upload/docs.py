@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from s3upload.errors import ErrorBody
+from pydantic import BaseModel
+
+
+class ErrorBody(BaseModel):
+    """The shape of every error response."""
+
+    error: str
+    message: str
+    details: Any | None = None
+
 
 _DESCRIPTIONS = {
     400: "Malformed request (not JSON, bad cursor).",

@@ -1,203 +1,254 @@
-"""Errors that carry their own status and code, and the one place that renders them."""
+"""The catalogue of errors: one class per error code, each with its HTTP status.
+
+Plain Python with no server dependency, so the client library can name the same codes.
+The handlers that render these as responses are in `s3upload.error_handlers`.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy import exc as sa_exc
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
-log = logging.getLogger("s3upload.errors")
-
-
-class ErrorBody(BaseModel):
-    """The shape of every error response."""
-
-    error: str
-    message: str
-    details: Any | None = None
+from typing import Any, ClassVar
 
 
 class AppError(Exception):
     """Base of every error the service answers on purpose."""
 
-    status = 500
-    code = "internal_error"
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    doc: ClassVar[str] = "A bug; no internals are shown."
     headers: dict[str, str] | None = None
 
-    def __init__(self, message: str, *, details: Any = None, code: str | None = None) -> None:
+    def __init__(self, message: str, *, details: Any = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
-        if code is not None:
-            self.code = code
 
 
+class _RetryLater(AppError):
+    """An error that tells the client when to try again (`Retry-After`)."""
+
+    retry_after: ClassVar[int] = 5
+
+    def __init__(self, message: str, *, details: Any = None, retry_after: int | None = None):
+        super().__init__(message, details=details)
+        self.headers = {"Retry-After": str(retry_after or self.retry_after)}
+
+
+# 400: the request's shape is wrong.
 class BadRequest(AppError):
-    status, code = 400, "bad_request"
+    status, code, doc = 400, "bad_request", "The request is malformed."
 
 
+class InvalidJson(BadRequest):
+    code, doc = "invalid_json", "The body is not the JSON object expected."
+
+
+class InvalidCursor(BadRequest):
+    code, doc = "invalid_cursor", "A listing cursor that the service did not issue."
+
+
+class InvalidEvent(BadRequest):
+    code, doc = "invalid_event", "A store event that is not JSON or lacks its fields."
+
+
+class QueryTooLong(BadRequest):
+    code, doc = "query_too_long", "The query string is longer than the service reads."
+
+
+# 401: who the caller is could not be established.
 class Unauthorized(AppError):
-    status, code = 401, "unauthorized"
+    status, code, doc = 401, "unauthorized", "Authentication failed."
     headers = {"WWW-Authenticate": "Bearer"}
 
 
+class MissingToken(Unauthorized):
+    code, doc = "missing_token", "No `Authorization: Bearer` header."
+
+
+class InvalidToken(Unauthorized):
+    code, doc = "invalid_token", "The token's signature, algorithm, key or claims are wrong."
+
+
+class TokenExpired(Unauthorized):
+    code, doc = "token_expired", "The token is past its `exp`."
+
+
+class JwksUnavailable(Unauthorized):
+    code, doc = "jwks_unavailable", "The issuer's signing keys could not be fetched."
+
+
+# 403: the caller is known but may not do this.
 class Forbidden(AppError):
-    status, code = 403, "forbidden"
+    status, code, doc = 403, "forbidden", "The caller may not do this."
 
 
+class RoleRequired(Forbidden):
+    code, doc = "role_required", "A role the caller lacks (`processor`, or a profile's role)."
+
+
+class EventsDisabled(Forbidden):
+    code, doc = "events_disabled", "`EVENTS_SECRET` is not set, so no event is accepted."
+
+
+class InvalidEventSecret(Forbidden):
+    code, doc = "invalid_event_secret", "The store event's shared secret is missing or wrong."
+
+
+class InvalidSignature(Forbidden):
+    code, doc = "invalid_signature", "An SNS message whose signature or certificate is wrong."
+
+
+class UnknownTopic(Forbidden):
+    code, doc = "unknown_topic", "An SNS message from a topic not in `EVENTS_SNS_TOPICS`."
+
+
+# 404: absent, or not the caller's (never 403, so ids cannot be probed).
 class NotFound(AppError):
-    status, code = 404, "not_found"
+    status, code, doc = 404, "not_found", "No such upload for this caller, or no such route."
+
+    def __init__(self, message: str = "No such upload.", *, details: Any = None) -> None:
+        super().__init__(message, details=details)
 
 
+class MethodNotAllowed(AppError):
+    status, code, doc = 405, "method_not_allowed", "The route exists; `Allow` lists its methods."
+
+
+# 409: the upload's status does not allow this; `details.status` says what it is.
 class Conflict(AppError):
-    status, code = 409, "conflict"
+    status, code, doc = 409, "conflict", "The upload's state does not allow this."
 
 
+class InvalidTransition(Conflict):
+    code, doc = "invalid_transition", "A status change the state machine does not allow."
+
+
+class NotDownloadable(Conflict):
+    code, doc = "not_downloadable", "The file is not uploaded, processing or completed."
+
+
+class NotMultipart(Conflict):
+    code, doc = "not_multipart", "Parts asked of a single-part upload."
+
+
+class ObjectMissing(Conflict):
+    code, doc = "object_missing", "Completed before the bytes reached the store."
+
+
+class PartsMissing(Conflict):
+    code, doc = "parts_missing", "Completed before every part reached the store."
+
+
+class PartsRejected(Conflict):
+    code, doc = "parts_rejected", "The store refused the part list (an ETag does not match)."
+
+
+# 413: too big.
 class TooLarge(AppError):
-    status, code = 413, "file_too_large"
+    status, code, doc = 413, "file_too_large", "The file is larger than its profile allows."
 
 
+class OverDailyQuota(TooLarge):
+    code, doc = "over_daily_quota", "One file larger than the owner's whole daily quota."
+
+
+class RequestTooLarge(TooLarge):
+    code, doc = "request_too_large", "The request is larger than the server reads."
+
+
+# 415: the type is not allowed.
 class UnsupportedType(AppError):
-    status, code = 415, "unsupported_file_type"
+    status, code, doc = 415, "unsupported_file_type", "The file's type is outside its profile."
 
 
+class UnsupportedMediaType(UnsupportedType):
+    code, doc = "unsupported_media_type", "The request body's own type is not JSON."
+
+
+# 422: the request is well formed but its values are not acceptable.
 class Invalid(AppError):
-    status, code = 422, "validation_error"
+    status, code, doc = 422, "validation_error", "A field is invalid; `details` lists which."
 
 
+class SizeRequired(Invalid):
+    code, doc = "size_required", "A PUT upload without `fileSize`."
+
+
+class UnsupportedChecksum(Invalid):
+    code, doc = "unsupported_checksum", "A checksum algorithm the store or strategy cannot check."
+
+
+class InvalidChecksum(Invalid):
+    code, doc = "invalid_checksum", "A checksum value that is not base64 of the right length."
+
+
+class InvalidPartNumber(Invalid):
+    code, doc = "invalid_part_number", "Part numbers outside the upload's plan."
+
+
+class InvalidParts(Invalid):
+    code, doc = "invalid_parts", "A part list that does not name each part exactly once."
+
+
+class PartSizeMismatch(Invalid):
+    code, doc = "part_size_mismatch", "Stored parts of the wrong size; upload them again."
+
+
+class StatusNotSettable(Invalid):
+    code, doc = "status_not_settable", "A status that `PUT /file-status` does not set."
+
+
+class UnknownProfile(Invalid):
+    code, doc = "unknown_profile", "A profile that is not configured."
+
+
+class InvalidMetadata(Invalid):
+    code, doc = "invalid_metadata", "Metadata keys or values the profile or S3 refuses."
+
+
+class VerificationFailed(Invalid):
+    code, doc = "verification_failed", "The stored object is not what was declared."
+
+
+# 429: too much, too fast.
+class RateLimited(_RetryLater):
+    status, code, doc = 429, "rate_limited", "A request rate limit; see `Retry-After`."
+
+
+class QuotaExceeded(_RetryLater):
+    status, code, doc = 429, "quota_exceeded", "Too many pending uploads or bytes today."
+
+
+# 502/503: a dependency failed.
 class StoreRejected(AppError):
-    """The object store answered, but refused (bad credentials, missing bucket)."""
-
-    status, code = 502, "object_store_error"
+    status, code, doc = 502, "object_store_error", "The store refused the service's credentials."
 
 
-class StoreUnavailable(AppError):
-    """The object store could not be reached."""
-
-    status, code = 503, "object_store_unavailable"
-    headers = {"Retry-After": "5"}
+class SnsCertificate(StoreRejected):
+    code, doc = "sns_certificate", "The SNS signing certificate could not be fetched."
 
 
-class DatabaseUnavailable(AppError):
-    """The database could not be reached."""
-
-    status, code = 503, "database_unavailable"
-    headers = {"Retry-After": "5"}
+class SnsConfirm(StoreRejected):
+    code, doc = "sns_confirm", "Confirming an SNS subscription failed."
 
 
-# asyncpg's names for a connection that is gone, refused, or broken by a server shutdown.
-_CONNECTION_ERRORS = frozenset(
-    {
-        "AdminShutdownError",
-        "CannotConnectNowError",
-        "ConnectionDoesNotExistError",
-        "ConnectionFailureError",
-        "InternalClientError",  # "cannot switch to state": a connection cut mid-operation
-        "PostgresConnectionError",
-        "TooManyConnectionsError",
-    }
-)
+class StoreUnavailable(_RetryLater):
+    status, code, doc = 503, "object_store_unavailable", "The object store is unreachable."
 
 
-def database_down(exc: BaseException) -> bool:
-    """Whether a database error means "unreachable" (503) rather than a bug (500)."""
-    if isinstance(exc, sa_exc.TimeoutError | sa_exc.OperationalError | sa_exc.InterfaceError):
-        return True
-    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
-        return True
-    seen: BaseException | None = exc
-    for _ in range(8):  # the chain is short: SQLAlchemy -> adapter -> asyncpg
-        if seen is None:
-            break
-        if isinstance(seen, OSError) or type(seen).__name__ in _CONNECTION_ERRORS:
-            return True
-        seen = seen.__cause__ or (seen.orig if isinstance(seen, sa_exc.DBAPIError) else None)
-    return False
+class DatabaseUnavailable(_RetryLater):
+    status, code, doc = 503, "database_unavailable", "The database is unreachable."
 
 
-def error_response(
-    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """Render one error in the contract's shape."""
-    body: dict[str, Any] = {"error": code, "message": message}
-    if details is not None:
-        body["details"] = details
-    return JSONResponse(body, status_code=status, headers=headers)
+def catalogue() -> list[type[AppError]]:
+    """Every error class with a code of its own, by status then code."""
+    seen: dict[str, type[AppError]] = {AppError.code: AppError}
+    todo: list[type[AppError]] = [AppError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if not sub.__name__.startswith("_"):
+                seen.setdefault(sub.code, sub)
+    return sorted(seen.values(), key=lambda cls: (cls.status, cls.code))
 
 
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """Validation errors without the echoed input (it may be huge or hold secrets)."""
-    return [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
-    ]
-
-
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "request_too_large",
-    415: "unsupported_media_type",
-}
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    """Make every error, ours or the framework's, answer in the contract's shape."""
-
-    @app.exception_handler(AppError)
-    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        if exc.status >= 500:
-            log.warning("%s: %s", exc.code, exc.message, exc_info=exc.__cause__ is not None)
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = _validation_details(exc)
-        if any(
-            d["type"] in ("json_invalid", "model_attributes_type")
-            or (d["loc"] == ["body"] and d["type"] == "missing")
-            for d in details
-        ):
-            return error_response(
-                400, "invalid_json", "The request body is not the JSON object expected.", details
-            )
-        first = details[0] if details else {"loc": [], "msg": "invalid"}
-        where = ".".join(str(p) for p in first["loc"][1:]) or "request"
-        return error_response(422, "validation_error", f"{where}: {first['msg']}", details)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "http_error")
-        headers = dict(exc.headers) if exc.headers else None
-        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
-
-    @app.exception_handler(sa_exc.DBAPIError)
-    @app.exception_handler(sa_exc.TimeoutError)
-    async def _database(request: Request, exc: Exception) -> JSONResponse:
-        if not database_down(exc):
-            log.error("database error", exc_info=exc)
-            return error_response(500, "internal_error", "An internal error occurred.")
-        log.warning("database unavailable: %s", type(exc).__name__)
-        err = DatabaseUnavailable("The database is unavailable; try again shortly.")
-        return error_response(err.status, err.code, err.message, headers=err.headers)
-
-    @app.exception_handler(OSError)
-    async def _os_error(request: Request, exc: OSError) -> JSONResponse:
-        # Raised by asyncpg when PostgreSQL refuses the connection, before SQLAlchemy wraps it.
-        log.warning("connection failure: %s", type(exc).__name__)
-        err = DatabaseUnavailable("The database is unavailable; try again shortly.")
-        return error_response(err.status, err.code, err.message, headers=err.headers)
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error", "An internal error occurred.")
+CODES = frozenset(cls.code for cls in catalogue())

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from s3upload import metrics
-from s3upload.errors import AppError, Unauthorized
+from s3upload.errors import AppError, InvalidToken
 
 router = APIRouter(tags=["health"])
 
@@ -54,5 +54,5 @@ async def prometheus_metrics(request: Request) -> Response:
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):
-            raise Unauthorized("The metrics token is missing or wrong.", code="invalid_token")
+            raise InvalidToken("The metrics token is missing or wrong.")
     return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)

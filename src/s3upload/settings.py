@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024**2
@@ -37,10 +37,10 @@ class Profile(BaseModel):
         return value
 
 
-class DatabaseSettings(BaseSettings):
+class DatabaseSettings(BaseModel):
     """Where the records live."""
 
-    model_config = SettingsConfigDict(env_prefix="DATABASE_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     url: str = "sqlite+aiosqlite:///./s3upload.db"
     pool_size: int = 10
@@ -59,10 +59,10 @@ class DatabaseSettings(BaseSettings):
     echo: bool = False
 
 
-class S3Settings(BaseSettings):
+class S3Settings(BaseModel):
     """The object store. Credentials come from the standard AWS chain, never from here."""
 
-    model_config = SettingsConfigDict(env_prefix="S3_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     endpoint_url: str | None = Field(default=None, description="Null means AWS S3.")
     public_endpoint_url: str | None = Field(
@@ -102,10 +102,10 @@ class S3Settings(BaseSettings):
         return self.endpoint_url is not None
 
 
-class AuthSettings(BaseSettings):
+class AuthSettings(BaseModel):
     """JWT verification."""
 
-    model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     jwt_secret: str = DEFAULT_JWT_SECRET
     jwt_algorithms: list[str] = Field(
@@ -121,10 +121,10 @@ class AuthSettings(BaseSettings):
     leeway: int = Field(default=30, ge=0, le=300, description="Clock skew allowed, seconds.")
 
 
-class UploadSettings(BaseSettings):
+class UploadSettings(BaseModel):
     """How uploads are split and how long they may take."""
 
-    model_config = SettingsConfigDict(env_prefix="UPLOAD_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     multipart_threshold: int = Field(
         default=100 * MiB, ge=5 * MiB, description="Files above this size go multipart."
@@ -143,10 +143,10 @@ class UploadSettings(BaseSettings):
     )
 
 
-class EventsSettings(BaseSettings):
+class EventsSettings(BaseModel):
     """Store event notifications: the webhook's guard, SNS checks, SQS, and bucket wiring."""
 
-    model_config = SettingsConfigDict(env_prefix="EVENTS_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     secret: str | None = Field(
         default=None, description="Shared secret of POST /events/s3 (header or `secret` query)."
@@ -173,10 +173,10 @@ class EventsSettings(BaseSettings):
     )
 
 
-class LimitsSettings(BaseSettings):
+class LimitsSettings(BaseModel):
     """Abuse limits: request rates (per owner and per IP) and per-owner quotas."""
 
-    model_config = SettingsConfigDict(env_prefix="LIMITS_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     enabled: bool = True
     create_per_owner: str = Field(default="120/minute", description="Uploads created.")
@@ -199,10 +199,10 @@ class LimitsSettings(BaseSettings):
         return value
 
 
-class SweepSettings(BaseSettings):
+class SweepSettings(BaseModel):
     """Reconciling uploads that stayed pending past their window."""
 
-    model_config = SettingsConfigDict(env_prefix="SWEEP_", extra="ignore")
+    model_config = ConfigDict(extra="ignore")
 
     interval: float = Field(
         default=0, ge=0, description="Seconds between sweeps in the app; 0 off."
@@ -217,7 +217,13 @@ class Settings(BaseSettings):
     """Everything the service is configured with."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_nested_delimiter="__"
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # Sections read `<SECTION>_<FIELD>` (S3_BUCKET, AUTH_JWT_SECRET), from the environment
+        # and from .env alike: only the root BaseSettings reads .env, so sections are models.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
     )
 
     environment: Literal["development", "test", "production"] = "production"

@@ -19,6 +19,9 @@ PROTECTED = [
 ]
 
 
+LATER = time.time() + 86400  # built at collection: far enough ahead for any run
+
+
 def _token(claims, key=TEST_SECRET, alg="HS256"):
     return {"Authorization": f"Bearer {jwt.encode(claims, key, algorithm=alg)}"}
 
@@ -35,21 +38,21 @@ async def test_no_token_is_401(client, method, path):
     [
         ({"Authorization": "Bearer not-a-jwt"}, "invalid_token"),
         ({"Authorization": "Basic dXNlcjpwYXNz"}, "missing_token"),
-        (_token({"sub": "a", "exp": time.time() + 60}, key="wrong-secret-" * 3), "invalid_token"),
+        (_token({"sub": "a", "exp": LATER}, key="wrong-secret-" * 3), "invalid_token"),
         (_token({"sub": "a", "exp": time.time() - 3600}), "token_expired"),
         (_token({"sub": "a"}), "invalid_token"),  # no exp
-        (_token({"exp": time.time() + 60}), "invalid_token"),  # no sub
-        (_token({"sub": "a", "exp": time.time() + 60, "nbf": time.time() + 3600}), "invalid_token"),
-        (_token({"sub": "", "exp": time.time() + 60}), "invalid_token"),
+        (_token({"exp": LATER}), "invalid_token"),  # no sub
+        (_token({"sub": "a", "exp": LATER, "nbf": time.time() + 3600}), "invalid_token"),
+        (_token({"sub": "", "exp": LATER}), "invalid_token"),
         (
             _token(
-                {"sub": "a", "exp": time.time() + 60, "roles": "x"},
+                {"sub": "a", "exp": LATER, "roles": "x"},
                 key=TEST_SECRET * 2,
                 alg="HS512",
             ),
             "invalid_token",
         ),
-        (_token({"sub": "a", "exp": time.time() + 60, "roles": {"r": 1}}), "invalid_token"),
+        (_token({"sub": "a", "exp": LATER, "roles": {"r": 1}}), "invalid_token"),
     ],
 )
 async def test_bad_tokens_are_401(client, headers, code):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -79,15 +81,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_answers_and_logs_json(env, tmp_path):
-    """The real server process: migrate, serve, one request, one JSON access-log line."""
-    assert CliRunner().invoke(main, ["migrate"]).exit_code == 0
+@contextlib.contextmanager
+def _served(cwd: Path, env: dict[str, str], log_path: Path) -> Iterator[str]:
+    """`s3upload serve` as a real process in `cwd`; yields its base URL once it answers."""
     port = _free_port()
-    log_path = tmp_path / "server.log"
     exe = Path(sys.executable).parent / "s3upload"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [str(exe), "serve", "--port", str(port)], stderr=log, stdout=log, env={**os.environ}
+            [str(exe), "serve", "--port", str(port)], stderr=log, stdout=log, env=env, cwd=cwd
         )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -97,6 +98,17 @@ def test_serve_answers_and_logs_json(env, tmp_path):
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_answers_and_logs_json(env, tmp_path):
+    """The real server process: migrate, serve, one request, one JSON access-log line."""
+    assert CliRunner().invoke(main, ["migrate"]).exit_code == 0
+    log_path = tmp_path / "server.log"
+    with _served(tmp_path, {**os.environ}, log_path) as base:
         token = CliRunner().invoke(main, ["token", "log-owner"]).output.strip()
         resp = httpx.post(
             f"{base}/uploads",
@@ -107,9 +119,6 @@ def test_serve_answers_and_logs_json(env, tmp_path):
         upload_id = resp.json()["id"]
         assert httpx.get(f"{base}/readyz").status_code == 200
         assert "swagger" in httpx.get(f"{base}/").text.lower()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     access = [
         entry
@@ -175,3 +184,42 @@ def test_sweep_command(env):
     real = runner.invoke(main, ["sweep"])
     assert real.exit_code == 0, real.output
     assert "0 upload(s) swept" in real.output
+
+
+def test_serve_reads_every_section_from_dotenv(services, tmp_path):
+    """Settings of every section come from a `.env` file in the working directory."""
+    secret = "dotenv-secret-0123456789abcdef0123456789"
+    dotenv = {
+        "ENVIRONMENT": "production",
+        "AUTH_JWT_SECRET": secret,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/dotenv.db",
+        "S3_ENDPOINT_URL": services.s3_endpoint,
+        "S3_REGION": "default",
+        "S3_BUCKET": BUCKET,
+        "S3_CHECKSUM_ALGORITHMS": '["MD5"]',
+        "UPLOAD_MULTIPART_THRESHOLD": str(6 * 1024 * 1024),
+        "LIMITS_MAX_PENDING": "1",
+    }
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in dotenv.items()))
+    # Nothing of it in the process environment but the store's credentials (the AWS chain).
+    clean = {k: v for k, v in os.environ.items() if k not in dotenv and not k.startswith("S3_")}
+    exe = Path(sys.executable).parent / "s3upload"
+    migrate = subprocess.run(
+        [str(exe), "migrate"], cwd=tmp_path, env=clean, capture_output=True, text=True
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert (tmp_path / "dotenv.db").exists()
+    with _served(tmp_path, clean, tmp_path / "server.log") as base:
+        token = jwt.encode({"sub": "dotenv", "exp": int(time.time()) + 60}, secret)
+        headers = {"Authorization": f"Bearer {token}"}
+        body = {"fileName": "a.bin", "fileType": "application/octet-stream"}
+        big = httpx.post(f"{base}/uploads", headers=headers, json={**body, "fileSize": 7 << 20})
+        assert big.status_code == 201, big.text
+        assert big.json()["strategy"] == "multipart"  # UPLOAD_MULTIPART_THRESHOLD
+        assert f"/{BUCKET}/" in big.json()["multipart"]["parts"][0]["url"]  # S3_BUCKET
+        second = httpx.post(f"{base}/uploads", headers=headers, json={**body, "fileSize": 5})
+        assert second.status_code == 429  # LIMITS_MAX_PENDING
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        other = jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, TEST_SECRET)
+        refused = httpx.get(f"{base}/files", headers={"Authorization": f"Bearer {other}"})
+        assert refused.status_code == 401  # AUTH_JWT_SECRET

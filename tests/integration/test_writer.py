@@ -13,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from s3upload.db.models import Upload, UploadUsage
+from s3upload.errors import QuotaExceeded
 from s3upload.metrics import WRITE_BATCH
 from s3upload.settings import LimitsSettings
-from s3upload.uploads.quotas import QuotaExceeded
 from s3upload.uploads.records import utcnow
 from s3upload.uploads.states import Status
 from s3upload.uploads.writer import RecordWriter

@@ -53,7 +53,7 @@ def test_path_style_defaults():
 def test_database_down_classification():
     from sqlalchemy import exc as sa_exc
 
-    from s3upload.errors import database_down
+    from s3upload.error_handlers import database_down
 
     class InternalClientError(Exception):
         pass

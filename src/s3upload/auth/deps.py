@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from s3upload.auth.cache import VerifiedTokens
 from s3upload.auth.tokens import User, verify
-from s3upload.errors import Unauthorized
+from s3upload.errors import MissingToken
 
 bearer = HTTPBearer(auto_error=False, description="A JWT whose `sub` owns the uploads.")
 
@@ -20,7 +20,7 @@ async def current_user(
 ) -> User:
     """The verified caller; 401 with `WWW-Authenticate: Bearer` otherwise."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("A bearer token is required.", code="missing_token")
+        raise MissingToken("A bearer token is required.")
     token = credentials.credentials
     verified: VerifiedTokens = request.app.state.tokens
     user = verified.get(token)

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import jwt
 
-from s3upload.errors import Unauthorized
+from s3upload.errors import InvalidToken, JwksUnavailable
 
 
 class JwksCache:
@@ -40,9 +40,7 @@ class JwksCache:
                 keyset = jwt.PyJWKSet.from_dict(data)
             except (httpx.HTTPError, ValueError, jwt.PyJWKSetError) as exc:
                 if not self._keys:
-                    raise Unauthorized(
-                        "The token's signing keys cannot be fetched.", code="jwks_unavailable"
-                    ) from exc
+                    raise JwksUnavailable("The token's signing keys cannot be fetched.") from exc
                 return  # keep serving the keys we have
             self._keys = {k.key_id: k for k in keyset.keys if k.key_id}
             self._fetched_at = time.monotonic()
@@ -56,5 +54,5 @@ class JwksCache:
             return next(iter(self._keys.values()))
         found = self._keys.get(kid or "")
         if found is None:
-            raise Unauthorized("The token's signing key is unknown.", code="invalid_token")
+            raise InvalidToken("The token's signing key is unknown.")
         return found

@@ -16,19 +16,11 @@ from limits.storage import storage_from_string
 
 from s3upload.auth.deps import CurrentUser
 from s3upload.auth.tokens import User
-from s3upload.errors import AppError
+from s3upload.errors import RateLimited
 from s3upload.metrics import RATE_LIMITED
 from s3upload.settings import LimitsSettings
 
 log = logging.getLogger("s3upload.ratelimit")
-
-
-class RateLimited(AppError):
-    status, code = 429, "rate_limited"
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message, details={"retryAfter": retry_after})
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 class RateLimiter:
@@ -61,7 +53,9 @@ class RateLimiter:
                 retry = max(1, math.ceil(stats.reset_time - time.time()))
                 RATE_LIMITED.labels(limit=f"{action}_per_{who}").inc()
                 raise RateLimited(
-                    f"Too many requests ({item}) for this {who}; retry in {retry} s.", retry
+                    f"Too many requests ({item}) for this {who}; retry in {retry} s.",
+                    details={"retryAfter": retry},
+                    retry_after=retry,
                 )
 
 

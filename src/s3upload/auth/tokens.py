@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 
 from s3upload.auth.jwks import JwksCache
-from s3upload.errors import Unauthorized
+from s3upload.errors import InvalidToken, TokenExpired
 from s3upload.settings import AuthSettings
 
 
@@ -40,20 +40,20 @@ async def verify(token: str, settings: AuthSettings, jwks: JwksCache | None = No
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
-        raise Unauthorized("The token is not valid.", code="invalid_token") from exc
+        raise InvalidToken("The token is not valid.") from exc
     alg = header.get("alg")
     if not isinstance(alg, str) or alg not in settings.jwt_algorithms:
-        raise Unauthorized("The token's algorithm is not accepted.", code="invalid_token")
+        raise InvalidToken("The token's algorithm is not accepted.")
     key: Any
     if alg in SYMMETRIC:
         key = settings.jwt_secret
     elif jwks is not None:
         found = await jwks.key(header.get("kid"))
         if found.algorithm_name != alg:
-            raise Unauthorized("The token's algorithm does not fit its key.", code="invalid_token")
+            raise InvalidToken("The token's algorithm does not fit its key.")
         key = found
     else:
-        raise Unauthorized("The token's algorithm is not accepted.", code="invalid_token")
+        raise InvalidToken("The token's algorithm is not accepted.")
     try:
         claims = jwt.decode(
             token,
@@ -68,17 +68,17 @@ async def verify(token: str, settings: AuthSettings, jwks: JwksCache | None = No
             },
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("The token has expired.", code="token_expired") from exc
+        raise TokenExpired("The token has expired.") from exc
     except jwt.InvalidTokenError as exc:
-        raise Unauthorized("The token is not valid.", code="invalid_token") from exc
+        raise InvalidToken("The token is not valid.") from exc
     owner = claims.get(settings.owner_claim)
     if not isinstance(owner, str) or not owner or len(owner) > 255:
-        raise Unauthorized("The token names no owner.", code="invalid_token")
+        raise InvalidToken("The token names no owner.")
     roles = claims.get(settings.roles_claim) or []
     if isinstance(roles, str):
         roles = roles.split()
     if not isinstance(roles, list):
-        raise Unauthorized("The token's roles claim is not a list.", code="invalid_token")
+        raise InvalidToken("The token's roles claim is not a list.")
     return User(owner=owner, roles=frozenset(str(r) for r in roles), expires=float(claims["exp"]))
 
 

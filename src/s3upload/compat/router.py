@@ -30,7 +30,7 @@ from s3upload.compat.schemas import (
 from s3upload.db.models import Upload
 from s3upload.db.session import SessionDep
 from s3upload.docs import responses
-from s3upload.errors import Invalid, NotFound
+from s3upload.errors import InvalidPartNumber, NotFound
 from s3upload.multipart import service as multipart
 from s3upload.multipart.schemas import PartRef
 from s3upload.settings import Settings
@@ -205,7 +205,7 @@ async def sign_batch(
     """Signed URLs for several parts (`partNumbers=1,2,3`)."""
     numbers = [int(n) for n in partNumbers.split(",")]
     if len(numbers) > 10_000:
-        raise Invalid("At most 10,000 part numbers at once.", code="invalid_part_number")
+        raise InvalidPartNumber("At most 10,000 part numbers at once.")
     signed, _ = _sign(upload, store, settings, numbers, await store.credentials())
     return UppyBatch(
         presignedUrls={str(n): url for n, url, _ in signed},

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from s3upload.errors import BadRequest
+from s3upload.errors import InvalidEvent
 from s3upload.events.records import apply_records, parse_records
 from s3upload.events.sns import SnsVerifier
 from s3upload.store.client import ObjectStore
@@ -38,6 +38,6 @@ async def handle_message(
         try:
             message = json.loads(message.get("Message", ""))
         except json.JSONDecodeError as exc:
-            raise BadRequest("The SNS Message is not JSON.", code="invalid_event") from exc
+            raise InvalidEvent("The SNS Message is not JSON.") from exc
     outcome = await apply_records(parse_records(message), sessionmaker=sessionmaker, store=store)
     return {"processed": outcome.processed, "ignored": outcome.ignored}

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db.models import Upload
-from s3upload.errors import BadRequest, Conflict, Invalid
+from s3upload.errors import Conflict, Invalid, InvalidEvent
 from s3upload.metrics import EVENTS
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.records import move
@@ -40,12 +40,12 @@ class Outcome:
 def parse_records(payload: Any) -> list[tuple[str, str, str]]:
     """(event name without `s3:`, bucket, key) of each record; 400 if the shape is wrong."""
     if not isinstance(payload, dict):
-        raise BadRequest("An S3 event is a JSON object with `Records`.", code="invalid_event")
+        raise InvalidEvent("An S3 event is a JSON object with `Records`.")
     if payload.get("Event") == "s3:TestEvent":
         return []
     records = payload.get("Records")
     if not isinstance(records, list):
-        raise BadRequest("An S3 event is a JSON object with `Records`.", code="invalid_event")
+        raise InvalidEvent("An S3 event is a JSON object with `Records`.")
     out = []
     for record in records:
         try:
@@ -53,9 +53,8 @@ def parse_records(payload: Any) -> list[tuple[str, str, str]]:
             bucket = str(record["s3"]["bucket"]["name"])
             key = unquote_plus(str(record["s3"]["object"]["key"]))
         except (KeyError, TypeError) as exc:
-            raise BadRequest(
+            raise InvalidEvent(
                 "An event record lacks eventName, s3.bucket.name or s3.object.key.",
-                code="invalid_event",
             ) from exc
         out.append((name, bucket, key))
     return out

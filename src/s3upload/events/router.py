@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from s3upload.docs import responses
-from s3upload.errors import BadRequest, Forbidden
+from s3upload.errors import EventsDisabled, InvalidEvent, InvalidEventSecret
 from s3upload.events.intake import handle_message
 
 router = APIRouter(tags=["events"])
@@ -47,11 +47,9 @@ def _check_secret(request: Request) -> None:
     expected = request.app.state.settings.events.secret
     given = request.headers.get(SECRET_HEADER) or request.query_params.get("secret") or ""
     if not expected:
-        raise Forbidden(
-            "Events are not accepted: EVENTS_SECRET is not set.", code="events_disabled"
-        )
+        raise EventsDisabled("Events are not accepted: EVENTS_SECRET is not set.")
     if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Forbidden("The event secret is missing or wrong.", code="invalid_event_secret")
+        raise InvalidEventSecret("The event secret is missing or wrong.")
 
 
 @router.post(
@@ -69,11 +67,11 @@ async def s3_events(request: Request) -> dict[str, Any]:
     _check_secret(request)
     body = await request.body()
     if len(body) > MAX_BODY:
-        raise BadRequest("The event body is larger than 1 MiB.", code="invalid_event")
+        raise InvalidEvent("The event body is larger than 1 MiB.")
     try:
         message = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest("The event body is not JSON.", code="invalid_event") from exc
+        raise InvalidEvent("The event body is not JSON.") from exc
     state = request.app.state
     return await handle_message(
         message, sessionmaker=state.sessionmaker, store=state.store, sns=state.sns

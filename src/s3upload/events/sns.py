@@ -18,7 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from s3upload.errors import AppError, Forbidden
+from s3upload.errors import SnsCertificate, SnsConfirm, UnknownTopic
 
 _NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 _SUBSCRIPTION_FIELDS = (
@@ -63,13 +63,9 @@ class SnsVerifier:
                 resp.raise_for_status()
             key = x509.load_pem_x509_certificate(resp.content).public_key()
         except (httpx.HTTPError, ValueError) as exc:
-            raise AppError(
-                "The SNS signing certificate could not be fetched.", code="sns_certificate"
-            ) from exc
+            raise SnsCertificate("The SNS signing certificate could not be fetched.") from exc
         if not isinstance(key, rsa.RSAPublicKey):
-            raise Forbidden(
-                "The SNS certificate does not hold an RSA key.", code="invalid_signature"
-            )
+            raise InvalidSignature("The SNS certificate does not hold an RSA key.")
         if len(self._certs) > 32:
             self._certs.clear()
         self._certs[url] = key
@@ -79,29 +75,29 @@ class SnsVerifier:
         """Raise 403 unless the message is signed by SNS for an accepted topic."""
         cert_url = str(message.get("SigningCertURL") or message.get("SigningCertUrl") or "")
         if not (self.allowed_url(cert_url) and urlsplit(cert_url).path.endswith(".pem")):
-            raise Forbidden("The SNS certificate URL is not an SNS one.", code="invalid_signature")
+            raise InvalidSignature("The SNS certificate URL is not an SNS one.")
         algorithm = _HASHES.get(str(message.get("SignatureVersion", "")))
         if algorithm is None:
-            raise Forbidden("Unknown SNS SignatureVersion.", code="invalid_signature")
+            raise InvalidSignature("Unknown SNS SignatureVersion.")
         if self._topics and message.get("TopicArn") not in self._topics:
-            raise Forbidden("Messages from this SNS topic are not accepted.", code="unknown_topic")
+            raise UnknownTopic("Messages from this SNS topic are not accepted.")
         try:
             signature = base64.b64decode(str(message.get("Signature", "")), validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise Forbidden("The SNS signature is not base64.", code="invalid_signature") from exc
+            raise InvalidSignature("The SNS signature is not base64.") from exc
         key = await self._key(cert_url)
         try:
             key.verify(signature, canonical(message), padding.PKCS1v15(), algorithm())
         except InvalidSignature as exc:
-            raise Forbidden("The SNS signature does not match.", code="invalid_signature") from exc
+            raise InvalidSignature("The SNS signature does not match.") from exc
 
     async def confirm(self, message: dict[str, Any]) -> None:
         """Visit the SubscribeURL of a verified SubscriptionConfirmation."""
         url = str(message.get("SubscribeURL", ""))
         if not self.allowed_url(url):
-            raise Forbidden("The SubscribeURL is not an SNS one.", code="invalid_signature")
+            raise InvalidSignature("The SubscribeURL is not an SNS one.")
         try:
             async with httpx.AsyncClient(timeout=10) as client:
                 (await client.get(url)).raise_for_status()
         except httpx.HTTPError as exc:
-            raise AppError("Confirming the SNS subscription failed.", code="sns_confirm") from exc
+            raise SnsConfirm("Confirming the SNS subscription failed.") from exc

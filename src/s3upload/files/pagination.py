@@ -8,7 +8,7 @@ import json
 import uuid
 from datetime import datetime
 
-from s3upload.errors import BadRequest
+from s3upload.errors import InvalidCursor
 
 
 def encode_cursor(created_at: datetime, upload_id: uuid.UUID) -> str:
@@ -27,4 +27,4 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
             raise ValueError("naive")
         return when, uuid.UUID(ident)
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from exc
+        raise InvalidCursor("The cursor is not valid.") from exc

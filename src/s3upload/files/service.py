@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
-from s3upload.errors import Conflict
+from s3upload.errors import NotDownloadable
 from s3upload.files.disposition import content_disposition
 from s3upload.files.pagination import decode_cursor, encode_cursor
 from s3upload.multipart import service as multipart
@@ -51,9 +51,8 @@ async def download_url(
 ) -> tuple[str, datetime]:
     """A signed GET that names the file as it was uploaded; only for finished uploads."""
     if upload.status not in READABLE:
-        raise Conflict(
+        raise NotDownloadable(
             f"An upload that is '{upload.status}' has nothing to download.",
-            code="not_downloadable",
             details={"status": upload.status},
         )
     now = utcnow()

@@ -9,14 +9,14 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from s3upload.db.models import Base
-from s3upload.settings import DatabaseSettings
+from s3upload.settings import Settings
 
 config = context.config
 target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or DatabaseSettings().url
+    return config.get_main_option("sqlalchemy.url") or Settings().database.url
 
 
 def _run(connection: Connection) -> None:

@@ -9,11 +9,20 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
-from s3upload.errors import Conflict, Invalid, TooLarge
+from s3upload.errors import (
+    InvalidChecksum,
+    InvalidPartNumber,
+    InvalidParts,
+    NotMultipart,
+    PartSizeMismatch,
+    PartsMissing,
+    PartsRejected,
+    TooLarge,
+)
 from s3upload.multipart.planning import MAX_PARTS, part_length
 from s3upload.multipart.schemas import PartRef, PartTarget, UploadedPart
 from s3upload.settings import Profile
-from s3upload.store.client import InvalidParts, NoSuchUpload, ObjectStore, StoredPart
+from s3upload.store.client import NoSuchUpload, ObjectStore, PartListRefused, StoredPart
 from s3upload.store.signer import Credentials
 from s3upload.uploads.records import conflict, move
 from s3upload.uploads.signing import url_lifetime
@@ -27,18 +36,17 @@ def _parse_md5(number: int, value: str) -> str:
     try:
         digest = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise Invalid(f"md5s.{number} must be base64.", code="invalid_checksum") from exc
+        raise InvalidChecksum(f"md5s.{number} must be base64.") from exc
     if len(digest) != 16:
-        raise Invalid(f"md5s.{number} must be a 16-byte MD5.", code="invalid_checksum")
+        raise InvalidChecksum(f"md5s.{number} must be a 16-byte MD5.")
     return base64.b64encode(digest).decode()
 
 
 def require_pending_multipart(upload: Upload) -> str:
     """The store's upload id of a pending multipart upload; 409 otherwise."""
     if upload.strategy != "multipart" or not upload.store_upload_id:
-        raise Conflict(
+        raise NotMultipart(
             "This is a single-part upload; it has no parts.",
-            code="not_multipart",
             details={"status": upload.status},
         )
     if upload.status != Status.PENDING:
@@ -63,17 +71,15 @@ def sign_parts(
     wanted = sorted(set(numbers))
     outside = [n for n in wanted if not 1 <= n <= count]
     if outside:
-        raise Invalid(
+        raise InvalidPartNumber(
             f"Part numbers must be between 1 and {count}.",
-            code="invalid_part_number",
             details={"partNumbers": outside[:LIST_LIMIT], "partCount": count},
         )
     md5s = md5s or {}
     unknown = sorted(set(md5s) - set(wanted))
     if unknown:
-        raise Invalid(
+        raise InvalidChecksum(
             "md5s names parts that were not asked for.",
-            code="invalid_checksum",
             details={"partNumbers": unknown[:LIST_LIMIT]},
         )
     specs: list[tuple[int, int | None, str | None]] = []
@@ -140,9 +146,8 @@ async def complete(
         }
     missing = [n for n in range(1, count + 1) if n not in stored]
     if missing:
-        raise Conflict(
+        raise PartsMissing(
             f"{len(missing)} of {count} parts are not in the store yet.",
-            code="parts_missing",
             details={
                 "status": upload.status,
                 "missing": missing[:LIST_LIMIT],
@@ -151,28 +156,25 @@ async def complete(
         )
     wrong = [n for n in range(1, count + 1) if stored[n].size != expected[n]]
     if wrong:
-        raise Invalid(
+        raise PartSizeMismatch(
             "Some parts have the wrong size; upload them again.",
-            code="part_size_mismatch",
             details={"partNumbers": wrong[:LIST_LIMIT]},
         )
     etags = {n: stored[n].etag for n in range(1, count + 1)}
     if parts is not None:
         named = {p.part_number: p.etag for p in parts}
         if set(named) != set(etags):
-            raise Invalid(
+            raise InvalidParts(
                 f"parts must name each of the {count} parts exactly once.",
-                code="invalid_parts",
             )
         etags = named
     try:
         await store.complete_multipart(upload.key, upload_id, sorted(etags.items()))
     except NoSuchUpload:
         pass  # a concurrent complete assembled it first; verification below decides
-    except InvalidParts as exc:
-        raise Conflict(
+    except PartListRefused as exc:
+        raise PartsRejected(
             "The store refused the part list (an ETag does not match a stored part).",
-            code="invalid_parts",
             details={"status": upload.status, "storeError": str(exc)},
         ) from exc
     return await verify_and_mark(session=session, store=store, upload=upload)
@@ -183,9 +185,8 @@ async def _check_unplanned(
 ) -> None:
     """For an upload without a declared size: some parts, and no more bytes than allowed."""
     if not stored:
-        raise Conflict(
+        raise PartsMissing(
             "No parts are in the store yet.",
-            code="parts_missing",
             details={"status": upload.status, "missing": [1], "missingCount": 1},
         )
     total = sum(p.size for p in stored.values())

@@ -57,7 +57,7 @@ class NoSuchUpload(Exception):
     """The store no longer knows this multipart upload (completed or aborted)."""
 
 
-class InvalidParts(Exception):
+class PartListRefused(Exception):
     """The store refused to assemble the parts (an ETag that does not match, a part too small)."""
 
 
@@ -295,7 +295,7 @@ class ObjectStore:
         except StoreRejected as exc:
             cause = exc.__cause__
             if isinstance(cause, bc.ClientError) and _code(cause) in _PART_CODES:
-                raise InvalidParts(_code(cause)) from cause
+                raise PartListRefused(_code(cause)) from cause
             raise
 
     async def abort_multipart(self, key: str, upload_id: str) -> None:

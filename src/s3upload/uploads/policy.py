@@ -10,7 +10,15 @@ import uuid
 from datetime import datetime
 
 from s3upload.auth.tokens import User
-from s3upload.errors import Forbidden, Invalid, TooLarge, UnsupportedType
+from s3upload.errors import (
+    InvalidChecksum,
+    InvalidMetadata,
+    RoleRequired,
+    TooLarge,
+    UnknownProfile,
+    UnsupportedChecksum,
+    UnsupportedType,
+)
 from s3upload.settings import Profile, Settings
 
 # RFC 6838 type/subtype (each a restricted-name), with optional `; name=value` parameters.
@@ -79,15 +87,12 @@ def pick_profile(settings: Settings, name: str, user: User) -> Profile:
     """The named profile, if it exists and the caller may use it."""
     profile = settings.profiles.get(name)
     if profile is None:
-        raise Invalid(
+        raise UnknownProfile(
             f"Unknown profile '{name}'.",
-            code="unknown_profile",
             details={"profiles": sorted(settings.profiles)},
         )
     if profile.required_role and not user.has(profile.required_role):
-        raise Forbidden(
-            f"Profile '{name}' needs the '{profile.required_role}' role.", code="role_required"
-        )
+        raise RoleRequired(f"Profile '{name}' needs the '{profile.required_role}' role.")
     return profile
 
 
@@ -112,42 +117,37 @@ def check_metadata(profile: Profile, metadata: dict[str, str]) -> dict[str, str]
     for raw_key, value in metadata.items():
         key = raw_key.lower()
         if not META_KEY_RE.match(key):
-            raise Invalid(
+            raise InvalidMetadata(
                 f"Metadata key '{raw_key[:64]}' must be 1-64 characters of a-z, 0-9, '-' or '_'.",
-                code="invalid_metadata",
             )
         if not META_VALUE_RE.match(value):
-            raise Invalid(
+            raise InvalidMetadata(
                 f"Metadata value of '{key}' must be printable ASCII (no line breaks).",
-                code="invalid_metadata",
             )
         if profile.metadata_keys is not None and key not in profile.metadata_keys:
-            raise Invalid(
+            raise InvalidMetadata(
                 f"Metadata key '{key}' is not allowed.",
-                code="invalid_metadata",
                 details={"allowedKeys": profile.metadata_keys},
             )
         clean[key] = value
     if sum(len(k) + len(v) for k, v in clean.items()) > META_MAX_BYTES:
-        raise Invalid("Metadata must total at most 2048 bytes.", code="invalid_metadata")
+        raise InvalidMetadata("Metadata must total at most 2048 bytes.")
     return clean
 
 
 def check_checksum(settings: Settings, algorithm: str, value: str) -> str:
     """A declared checksum: an algorithm the store verifies and a base64 digest of its size."""
     if algorithm not in settings.s3.checksum_algorithms:
-        raise Invalid(
+        raise UnsupportedChecksum(
             f"Checksum algorithm {algorithm} is not verified by this object store.",
-            code="unsupported_checksum",
             details={"algorithms": settings.s3.checksum_algorithms},
         )
     try:
         digest = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise Invalid("checksum.value must be base64.", code="invalid_checksum") from exc
+        raise InvalidChecksum("checksum.value must be base64.") from exc
     if len(digest) != DIGEST_BYTES[algorithm]:
-        raise Invalid(
+        raise InvalidChecksum(
             f"A {algorithm} checksum is {DIGEST_BYTES[algorithm]} bytes, not {len(digest)}.",
-            code="invalid_checksum",
         )
     return base64.b64encode(digest).decode()

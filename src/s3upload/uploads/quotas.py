@@ -23,19 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
 from s3upload.db.models import Upload, UploadUsage
-from s3upload.errors import AppError, TooLarge
+from s3upload.errors import OverDailyQuota, QuotaExceeded
 from s3upload.settings import LimitsSettings
 from s3upload.uploads.states import Status
 
 _IS_PENDING = Upload.status == literal_column(f"'{Status.PENDING.value}'")
-
-
-class QuotaExceeded(AppError):
-    status, code = 429, "quota_exceeded"
-
-    def __init__(self, message: str, *, retry_after: int, details: dict[str, int]) -> None:
-        super().__init__(message, details={**details, "retryAfter": retry_after})
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 def hour_of(moment: datetime) -> datetime:
@@ -46,9 +38,8 @@ def hour_of(moment: datetime) -> datetime:
 def check_size(limits: LimitsSettings, size: int | None) -> None:
     """413 for one file larger than the whole daily quota (no database needed)."""
     if limits.bytes_per_day and size and size > limits.bytes_per_day:
-        raise TooLarge(
+        raise OverDailyQuota(
             f"The file is larger than the daily quota of {limits.bytes_per_day} bytes.",
-            code="over_daily_quota",
             details={"bytesPerDay": limits.bytes_per_day},
         )
 
@@ -112,13 +103,21 @@ def decide(
             verdict = QuotaExceeded(
                 f"You have {pending[owner]} uploads pending; finish or cancel some first.",
                 retry_after=60,
-                details={"pending": pending[owner], "maxPending": limits.max_pending},
+                details={
+                    "pending": pending[owner],
+                    "maxPending": limits.max_pending,
+                    "retryAfter": 60,
+                },
             )
         elif limits.bytes_per_day and used[owner] + size > limits.bytes_per_day:
             verdict = QuotaExceeded(
                 f"This upload would pass your quota of {limits.bytes_per_day} bytes a day.",
                 retry_after=3600,
-                details={"usedBytes": used[owner], "bytesPerDay": limits.bytes_per_day},
+                details={
+                    "usedBytes": used[owner],
+                    "bytesPerDay": limits.bytes_per_day,
+                    "retryAfter": 3600,
+                },
             )
         else:
             pending[owner] += 1

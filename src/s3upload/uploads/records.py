@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
-from s3upload.errors import Conflict, NotFound
+from s3upload.errors import Conflict, InvalidTransition, NotFound
 from s3upload.uploads.states import Status
 
 PROCESSOR_ROLE = "processor"
@@ -57,8 +57,7 @@ async def move(
 
 def conflict(upload: Upload, wanted: str) -> Conflict:
     """The 409 for a transition the state machine does not allow."""
-    return Conflict(
+    return InvalidTransition(
         f"An upload that is '{upload.status}' cannot become '{wanted}'.",
-        code="invalid_transition",
         details={"status": upload.status},
     )

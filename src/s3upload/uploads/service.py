@@ -10,7 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
-from s3upload.errors import Forbidden, Invalid, NotFound, TooLarge
+from s3upload.errors import (
+    InvalidChecksum,
+    InvalidParts,
+    NotFound,
+    RoleRequired,
+    SizeRequired,
+    StatusNotSettable,
+    TooLarge,
+    UnsupportedChecksum,
+)
 from s3upload.metrics import UPLOADS_CREATED
 from s3upload.multipart import service as multipart
 from s3upload.multipart.planning import MAX_OBJECT, plan, plan_like_uppy
@@ -53,9 +62,8 @@ async def create_upload(
         big = size is not None and size > settings.upload.multipart_threshold
         strategy = "multipart" if (big and not single_only) else "single"
     if strategy == "single" and size is None and body.method != "POST":
-        raise Invalid(
+        raise SizeRequired(
             "A PUT upload needs fileSize; without it only a POST form can limit the size.",
-            code="size_required",
         )
     if strategy == "single" and size is not None and size > single_max:
         hint = "use POST /uploads, which uploads in parts" if single_only else "use multipart"
@@ -67,15 +75,12 @@ async def create_upload(
     checksum_algorithm = checksum_value = None
     if body.checksum is not None:
         if strategy == "multipart":
-            raise Invalid(
+            raise UnsupportedChecksum(
                 "Whole-file checksums are verified for single-part uploads; for multipart, "
                 "send per-part MD5s to POST /uploads/{id}/parts.",
-                code="unsupported_checksum",
             )
         if body.method == "POST":
-            raise Invalid(
-                "Checksums are signed into PUT uploads; use method PUT.", code="invalid_checksum"
-            )
+            raise InvalidChecksum("Checksums are signed into PUT uploads; use method PUT.")
         checksum_algorithm = body.checksum.algorithm
         checksum_value = policy.check_checksum(settings, checksum_algorithm, body.checksum.value)
 
@@ -157,7 +162,7 @@ async def complete(
     if upload.strategy == "multipart":
         return await multipart.complete(session=session, store=store, upload=upload, parts=parts)
     if parts is not None:
-        raise Invalid("parts is only for multipart uploads.", code="invalid_parts")
+        raise InvalidParts("parts is only for multipart uploads.")
     return await verify_and_mark(session=session, store=store, upload=upload)
 
 
@@ -172,15 +177,14 @@ async def change_status(
             raise NotFound("No such upload.")
         return await complete(session=session, store=store, upload=upload)
     if wanted not in PROCESSOR_STATUSES:
-        raise Invalid(
+        raise StatusNotSettable(
             f"Status '{wanted}' is not set here; cancel with DELETE /uploads/{{id}} and "
             "delete with DELETE /files/{id}.",
-            code="status_not_settable",
         )
     if not user.has(PROCESSOR_ROLE):
         if upload.owner != user.owner:
             raise NotFound("No such upload.")
-        raise Forbidden(f"Setting '{wanted}' needs the 'processor' role.", code="role_required")
+        raise RoleRequired(f"Setting '{wanted}' needs the 'processor' role.")
     current = Status(upload.status)
     if current == wanted:
         return upload

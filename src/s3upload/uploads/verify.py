@@ -7,7 +7,7 @@ import base64
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
-from s3upload.errors import Conflict, Invalid
+from s3upload.errors import ObjectMissing, VerificationFailed
 from s3upload.metrics import VERIFICATIONS
 from s3upload.store.client import ObjectInfo, ObjectStore
 from s3upload.uploads.records import conflict, move, utcnow
@@ -49,9 +49,8 @@ async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: 
     info = await store.head(upload.key, checksums=checksums)
     if info is None:
         VERIFICATIONS.labels(outcome="missing").inc()
-        raise Conflict(
+        raise ObjectMissing(
             "The object is not in the store yet; upload the bytes first.",
-            code="object_missing",
             details={"status": upload.status},
         )
     reason = mismatch(upload, info)
@@ -60,9 +59,8 @@ async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: 
         await move(session, upload, Status.PENDING, Status.FAILED, failure_reason=reason)
         if upload.status != Status.FAILED:  # someone else moved it first
             return await verify_and_mark(session=session, store=store, upload=upload)
-        raise Invalid(
+        raise VerificationFailed(
             f"Verification failed: {reason}.",
-            code="verification_failed",
             details={"status": upload.status, "reason": reason},
         )
     VERIFICATIONS.labels(outcome="uploaded").inc()
