@@ -7,10 +7,13 @@ import itertools
 import httpx
 import pytest
 
+from s3upload.client.chunks import part_span
 from s3upload.client.download import local_name
 from s3upload.client.errors import ClientError
+from s3upload.client.parts import _named_parts
+from s3upload.client.put import _s3_error
 from s3upload.client.retry import Backoff, retry_after
-from s3upload.client.transfer import _named_parts, _s3_error, guess_type, part_span
+from s3upload.client.transfer import guess_type
 
 MiB = 1024 * 1024
 

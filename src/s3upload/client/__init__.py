@@ -3,8 +3,9 @@
 from s3upload.client.api import ApiClient
 from s3upload.client.errors import ClientError
 from s3upload.client.models import Download, Page, StoredPart, Target, Upload
+from s3upload.client.result import UploadResult
 from s3upload.client.retry import Backoff
-from s3upload.client.transfer import UploadResult, upload_file
+from s3upload.client.transfer import upload_file
 
 __all__ = [
     "ApiClient",

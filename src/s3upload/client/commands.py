@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
 from s3upload.client.api import ApiClient
+from s3upload.client.console import (
+    fail,
+    human_size,
+    parse_meta,
+    progress_bar,
+    run_api,
+    server_options,
+)
 from s3upload.client.errors import ClientError
 from s3upload.client.state import DEFAULT_STATE_DIR
 
-T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_URL = "http://127.0.0.1:8000"
 STATUSES = (
     "pending",
     "uploaded",
@@ -30,95 +31,6 @@ STATUSES = (
     "expired",
     "deleted",
 )
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    """One line on stderr, then exit non-zero."""
-    click.echo(f"s3upload: {' '.join(message.split())}", err=True)
-    sys.exit(code)
-
-
-def server_options(command: F) -> F:
-    """`--url` and `--token`, also read from S3UPLOAD_URL and S3UPLOAD_TOKEN."""
-    command = click.option(
-        "--token",
-        envvar="S3UPLOAD_TOKEN",
-        help="Bearer token (or S3UPLOAD_TOKEN).",
-    )(command)
-    return click.option(
-        "--url",
-        envvar="S3UPLOAD_URL",
-        default=DEFAULT_URL,
-        show_default=True,
-        help="The service's base URL (or S3UPLOAD_URL).",
-    )(command)
-
-
-def _run(url: str, token: str | None, work: Callable[[ApiClient], Awaitable[T]]) -> T:
-    """Run `work` with an API client; a ClientError becomes one line and exit 1."""
-    if not token:
-        _fail("no token: pass --token or set S3UPLOAD_TOKEN", code=2)
-
-    async def go() -> T:
-        async with ApiClient(url, token) as api:
-            return await work(api)
-
-    try:
-        return asyncio.run(go())
-    except ClientError as exc:
-        _fail(str(exc))
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Callable[[str, int], Callable[[int, int], None]]]:
-    """A rich progress bar on stderr (only on a terminal); yields a factory of callbacks."""
-    if not enabled:
-        yield lambda name, total: lambda done, total_: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    )
-
-    def track(name: str, total: int) -> Callable[[int, int], None]:
-        task = bar.add_task(name, total=total)
-        return lambda done, total_: bar.update(task, completed=done, total=total_)
-
-    with bar:
-        yield track
-
-
-def _parse_meta(pairs: tuple[str, ...]) -> dict[str, str]:
-    meta = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            _fail(f"--meta wants KEY=VALUE, not {pair!r}", code=2)
-        meta[key] = value
-    return meta
 
 
 @click.command()
@@ -154,18 +66,19 @@ def upload(
     token: str | None,
 ) -> None:
     """Upload FILES straight to the object store; rerun the same command to resume."""
-    from s3upload.client.transfer import UploadResult, upload_file
+    from s3upload.client.result import UploadResult
+    from s3upload.client.transfer import upload_file
 
-    metadata = _parse_meta(meta)
+    metadata = parse_meta(meta)
     for path in files:
         if not path.is_file():
-            _fail(f"{path}: no such file")
+            fail(f"{path}: no such file")
     failed = 0
 
     async def work(api: ApiClient) -> None:
         nonlocal failed
         interactive = not as_json and sys.stderr.isatty()
-        with _progress_bar(interactive) as track:
+        with progress_bar(interactive) as track:
             for path in files:
                 try:
                     result: UploadResult = await upload_file(
@@ -188,15 +101,15 @@ def upload(
                     speed = result.size / result.seconds if result.seconds else 0.0
                     click.echo(
                         f"{path} -> {result.upload.id} {result.upload.status} "
-                        f"({_size(result.size)}, {result.parts_sent} part(s) sent, "
+                        f"({human_size(result.size)}, {result.parts_sent} part(s) sent, "
                         f"{result.parts_skipped} skipped, {result.seconds:.1f} s, "
-                        f"{_size(speed)}/s)"
+                        f"{human_size(speed)}/s)"
                     )
 
     try:
-        _run(url, token, work)
+        run_api(url, token, work)
     except KeyboardInterrupt:
-        _fail("interrupted; run the same command again to resume", code=130)
+        fail("interrupted; run the same command again to resume", code=130)
     if failed:
         sys.exit(1)
 
@@ -214,12 +127,12 @@ def ls(status: str | None, limit: int, as_json: bool, url: str, token: str | Non
     async def work(api: ApiClient) -> list[dict[str, Any]]:
         return [item.raw async for item in api.iter_files(status=status, limit=limit)]
 
-    items = _run(url, token, work)
+    items = run_api(url, token, work)
     if as_json:
         click.echo(json.dumps(items))
         return
     for item in items:
-        size = "-" if item.get("fileSize") is None else _size(item["fileSize"])
+        size = "-" if item.get("fileSize") is None else human_size(item["fileSize"])
         created = str(item.get("createdAt", ""))[:19].replace("T", " ")
         # Names come from uploaders: no control characters reach the terminal.
         name = "".join(c if c.isprintable() else "?" for c in str(item["fileName"]))
@@ -246,7 +159,7 @@ def download(file_id: str, output: Path | None, url: str, token: str | None) -> 
             await download_to(api, record, sys.stdout.buffer)
             sys.stdout.buffer.flush()
 
-        _run(url, token, to_stdout)
+        run_api(url, token, to_stdout)
         return
 
     # A file named with -o is replaced; one named after the upload is never clobbered.
@@ -255,8 +168,8 @@ def download(file_id: str, output: Path | None, url: str, token: str | None) -> 
     async def to_file(api: ApiClient) -> tuple[Path, int]:
         return await download_file(api, file_id, output, replace=replace)
 
-    path, size = _run(url, token, to_file)
-    click.echo(f"{file_id} -> {path} ({_size(size)})")
+    path, size = run_api(url, token, to_file)
+    click.echo(f"{file_id} -> {path} ({human_size(size)})")
 
 
 @click.command()
@@ -270,7 +183,7 @@ def rm(file_ids: tuple[str, ...], url: str, token: str | None) -> None:
             await api.delete_file(file_id)
             click.echo(f"deleted {file_id}")
 
-    _run(url, token, work)
+    run_api(url, token, work)
 
 
 COMMANDS = (upload, ls, download, rm)
