@@ -1,12 +1,12 @@
 # s3upload: a small, non-root image. Build: docker build -t s3upload .
-FROM python:3.11-slim AS build
+FROM python:3.11.10-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install --no-cache-dir --upgrade pip \
  && pip wheel --no-cache-dir --wheel-dir /wheels .
 
-FROM python:3.11-slim
+FROM python:3.11.10-slim-bookworm
 RUN useradd --create-home --uid 10001 s3upload
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels

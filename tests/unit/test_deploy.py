@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -62,7 +67,7 @@ def test_service_policy_is_least_privilege():
 
 def test_compose_and_dockerfile():
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    assert {"postgres", "redis", "minio", "setup", "api"} <= set(compose["services"])
+    assert {"postgres", "redis", "rgw", "setup", "api"} <= set(compose["services"])
     env = compose["services"]["api"]["environment"]
     assert env["DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert env["REDIS_URL"].startswith("redis://")
@@ -88,3 +93,243 @@ def test_production_guide_names_every_setting():
             names.append(name.upper())
     missing = [n for n in names if f"`{n}`" not in guide]
     assert not missing, f"docs/production.md lacks {missing}"
+
+
+# ---- compose.yaml and the images it builds ----
+
+COMPOSE = ROOT / "compose.yaml"
+RGW_DOCKERFILE = ROOT / "deploy" / "rgw" / "Dockerfile"
+RGW_ENTRYPOINT = ROOT / "deploy" / "rgw" / "entrypoint.sh"
+# How many numeric parts a tag needs to name one release (python:3.11 floats across patches).
+TAG_PARTS = {"python": 3}
+
+
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def services() -> dict[str, dict]:
+    return compose()["services"]
+
+
+def build_of(service: dict) -> tuple[Path, Path]:
+    """The build context and Dockerfile of a service that is built here."""
+    build = service["build"]
+    if isinstance(build, str):
+        build = {"context": build}
+    context = (ROOT / build.get("context", ".")).resolve()
+    return context, context / build.get("dockerfile", "Dockerfile")
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n(\s*#[^\n]*\n)*", " ", dockerfile.read_text())
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def pinned(image: str) -> bool:
+    """Whether an image reference names one release: name:X.Y[.Z][-variant], never latest."""
+    name, sep, tag = image.rpartition(":")
+    if not sep or "/" in tag or tag == "latest":
+        return False
+    parts = TAG_PARTS.get(name.rsplit("/", 1)[-1], 2)
+    version = rf"^\d+(\.\d+){{{parts - 1},}}([-_.][a-z0-9.-]+)?$"
+    return re.match(version, tag) is not None
+
+
+def base_images(dockerfile: Path) -> list[str]:
+    """The FROM images of a Dockerfile, without references to its own earlier stages."""
+    stages: set[str] = set()
+    images = []
+    for word, args in instructions(dockerfile):
+        if word == "FROM":
+            words = [w for w in args.split() if not w.startswith("--")]
+            if words[0] not in stages:
+                images.append(words[0])
+            if len(words) == 3 and words[1].lower() == "as":
+                stages.add(words[2])
+    return images
+
+
+def dockerignored(path: str) -> bool:
+    patterns = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines() if p.strip()]
+    parts = Path(path).parts
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return any(fnmatch.fnmatch(prefix, pat) for prefix in prefixes for pat in patterns)
+
+
+def test_pinning_rules():
+    assert pinned("postgres:16.4")
+    assert pinned("redis:7.4.1")
+    assert pinned("debian:12.8-slim")
+    assert pinned("python:3.11.10-slim-bookworm")
+    assert not pinned("python:3.11-slim")
+    assert not pinned("postgres:16")
+    assert not pinned("postgres")
+    assert not pinned("minio/minio:latest")
+    assert not pinned("localhost:5000/redis")
+    assert base_images(ROOT / "Dockerfile") == ["python:3.11.10-slim-bookworm"] * 2
+
+
+def test_compose_images_are_pinned_and_builds_exist():
+    for name, service in services().items():
+        assert "image" in service or "build" in service, name
+        if "image" in service:
+            assert pinned(service["image"]), f"{name}: {service['image']} is not a pinned version"
+            assert "minio" not in service["image"].lower(), name
+        if "build" in service:
+            context, dockerfile = build_of(service)
+            assert context.is_dir(), name
+            assert context.is_relative_to(ROOT), name
+            assert dockerfile.is_file(), f"{name}: {dockerfile} is missing"
+    assert "minio" not in COMPOSE.read_text().lower()
+
+
+def test_compose_dependencies_exist_and_can_become_healthy():
+    all_services = services()
+    for name, service in all_services.items():
+        for dep, rule in (service.get("depends_on") or {}).items():
+            assert dep in all_services, f"{name} depends on unknown service {dep}"
+            if rule.get("condition") == "service_healthy":
+                target = all_services[dep]
+                has_check = "healthcheck" in target or (
+                    "build" in target
+                    and any(w == "HEALTHCHECK" for w, _ in instructions(build_of(target)[1]))
+                )
+                assert has_check, f"{name} waits for {dep} to be healthy; it has no healthcheck"
+    assert all_services["setup"]["depends_on"]["rgw"]["condition"] == "service_healthy"
+    assert all_services["api"]["depends_on"]["setup"]["condition"] == (
+        "service_completed_successfully"
+    )
+
+
+def test_api_and_setup_share_one_environment():
+    root = yaml.compose(COMPOSE.read_text())
+    assert root is not None
+
+    def child(node, key):
+        return next(v for k, v in node.value if k.value == key)
+
+    nodes = child(root, "services")
+    api_env = child(child(nodes, "api"), "environment")
+    setup_env = child(child(nodes, "setup"), "environment")
+    assert api_env is setup_env, "api and setup must use the same &env anchor"
+    # RGW makes its S3 user from the very credentials the service signs with.
+    env = services()["api"]["environment"]
+    rgw_env = services()["rgw"]["environment"]
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        assert env[key]
+        assert rgw_env[key] == env[key]
+
+
+def published(service: dict) -> dict[int, int]:
+    """container port -> host port of a service's "HOST:CONTAINER" port mappings."""
+    out = {}
+    for mapping in service.get("ports", []):
+        host, _, container = str(mapping).rpartition(":")
+        out[int(container)] = int(host.rpartition(":")[2])
+    return out
+
+
+def test_s3_and_event_endpoints():
+    all_services = services()
+    env = all_services["api"]["environment"]
+    inside = urlsplit(env["S3_ENDPOINT_URL"])
+    assert inside.hostname in all_services, "S3_ENDPOINT_URL must name a compose service"
+    store = all_services[inside.hostname]
+    assert "build" in store
+    assert build_of(store)[1] == RGW_DOCKERFILE
+    # The browser reaches RGW through the port published on the host, and the service signs
+    # URLs for exactly that address.
+    public = urlsplit(env["S3_PUBLIC_ENDPOINT_URL"])
+    assert public.hostname in ("localhost", "127.0.0.1")
+    assert published(store)[inside.port] == public.port
+    rgw_env = dict(w.split("=", 1) for w in dockerfile_env(RGW_DOCKERFILE))
+    assert int(rgw_env["RGW_PORT"]) == inside.port
+    assert rgw_env["RGW_BIND"] == "0.0.0.0"  # noqa: S104 - inside the container
+    # RGW pushes bucket events to the api's webhook inside the network.
+    hook = urlsplit(env["EVENTS_WEBHOOK_URL"])
+    assert hook.hostname in all_services
+    assert hook.path == "/events/s3"
+    assert hook.port in published(all_services[hook.hostname])
+    assert env["EVENTS_SECRET"]
+    assert "EVENTS_QUEUE_ARN" not in env
+
+
+def dockerfile_env(dockerfile: Path) -> list[str]:
+    return [w for word, args in instructions(dockerfile) if word == "ENV" for w in args.split()]
+
+
+def test_rgw_image_is_pinned_and_copies_existing_files():
+    assert base_images(RGW_DOCKERFILE) == ["debian:12.8-slim"]
+    assert all(pinned(image) for image in base_images(RGW_DOCKERFILE))
+    steps = instructions(RGW_DOCKERFILE)
+    copies = [args.split() for word, args in steps if word == "COPY"]
+    assert copies
+    copied = []
+    for words in copies:
+        assert not any(w.startswith("--from") for w in words)
+        *sources, dest = words
+        for source in sources:
+            assert (ROOT / source).is_file(), f"COPY {source}: no such file"
+            assert not dockerignored(source), f"COPY {source}: excluded by .dockerignore"
+            copied.append(dest.rstrip("/") + "/" + Path(source).name)
+    assert "scripts/rgw-up.sh" in [s for words in copies for s in words]
+    entrypoint = next(args for word, args in steps if word == "ENTRYPOINT")
+    assert any(path in entrypoint for path in copied if path.endswith("entrypoint.sh"))
+    assert any(word == "HEALTHCHECK" for word, _ in steps)
+    installs = " ".join(args for word, args in steps if word == "RUN")
+    for package in ("radosgw", "ceph-mon", "ceph-osd", "ceph-common", "tini"):
+        assert re.search(rf"\b{package}\b", installs), package
+
+
+def test_dockerignore_check_sees_excluded_paths():
+    assert dockerignored("tests/unit/test_deploy.py")
+    assert not dockerignored("scripts/rgw-up.sh")
+
+
+@pytest.mark.parametrize(
+    "script", [RGW_ENTRYPOINT, ROOT / "scripts" / "rgw-up.sh", ROOT / "scripts" / "rgw-down.sh"]
+)
+def test_rgw_scripts_parse(script, tmp_path):
+    assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
+    broken = tmp_path / "broken.sh"
+    broken.write_text(script.read_text() + "\nif true; then\n")
+    assert subprocess.run(["bash", "-n", str(broken)], capture_output=True).returncode != 0
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (the client's plugin), else the standalone `docker-compose`."""
+    docker = shutil.which("docker")
+    if docker is not None:
+        version = subprocess.run([docker, "compose", "version"], capture_output=True, check=False)
+        if version.returncode == 0:
+            return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone else None
+
+
+def compose_config(path: Path) -> subprocess.CompletedProcess[str]:
+    command = compose_command()
+    if command is None:
+        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+    return subprocess.run(
+        [*command, "-f", str(path), "--project-directory", str(ROOT), "config", "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_compose_config_is_valid(tmp_path):
+    result = compose_config(COMPOSE)
+    assert result.returncode == 0, result.stderr
+    broken = tmp_path / "compose.yaml"
+    broken.write_text(COMPOSE.read_text().replace("      redis: {", "      cache: {"))
+    assert compose_config(broken).returncode != 0
