@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 
 from s3upload.app import app_from_env
 from s3upload.auth.deps import CurrentUser
-from s3upload.uploads.records import utcnow
+from s3upload.db.records import utcnow
 from s3upload.uploads.schemas import CreateUpload
 
 

@@ -18,6 +18,7 @@ from s3upload.auth.jwks import JwksCache
 from s3upload.auth.ratelimit import RateLimiter
 from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
+from s3upload.db.writer import RecordWriter
 from s3upload.error_handlers import install_error_handlers
 from s3upload.events.router import router as events_router
 from s3upload.events.sns import SnsVerifier
@@ -25,10 +26,10 @@ from s3upload.events.sweeper import sweep_forever
 from s3upload.files.router import router as files_router
 from s3upload.health import router as health_router
 from s3upload.logs import AccessLogMiddleware, setup_logging
+from s3upload.multipart.router import router as multipart_router
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.router import router as uploads_router
-from s3upload.uploads.writer import RecordWriter
 from s3upload.web import install as install_demo
 
 DESCRIPTION = """
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tokens = VerifiedTokens(max_age=settings.auth.jwks_ttl)
     install_error_handlers(app)
     app.include_router(uploads_router)
+    app.include_router(multipart_router)
     app.include_router(files_router)
     app.include_router(uppy_router)
     app.include_router(events_router)

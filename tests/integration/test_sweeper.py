@@ -6,8 +6,8 @@ import asyncio
 import os
 from datetime import timedelta
 
+from s3upload.db.records import utcnow
 from s3upload.events.sweeper import sweep
-from s3upload.uploads.records import utcnow
 from tests.helpers import create, put_bytes, put_parts
 
 MiB = 1024 * 1024
@@ -127,7 +127,7 @@ async def test_sweep_prunes_usage_the_quota_no_longer_reads(app, settings):
     from sqlalchemy import select
 
     from s3upload.db.models import UploadUsage
-    from s3upload.uploads.quotas import hour_of
+    from s3upload.db.quotas import hour_of
 
     now = utcnow()
     owner = f"usage-{os.urandom(4).hex()}"

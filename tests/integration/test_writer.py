@@ -13,12 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from s3upload.db.models import Upload, UploadUsage
+from s3upload.db.records import utcnow
+from s3upload.db.states import Status
+from s3upload.db.writer import RecordWriter
 from s3upload.errors import QuotaExceeded
 from s3upload.metrics import WRITE_BATCH
 from s3upload.settings import LimitsSettings
-from s3upload.uploads.records import utcnow
-from s3upload.uploads.states import Status
-from s3upload.uploads.writer import RecordWriter
 
 NO_QUOTAS = LimitsSettings(max_pending=0, bytes_per_day=0)
 

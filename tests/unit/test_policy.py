@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from s3upload import policy
+from s3upload.db.states import Status, can_move
 from s3upload.settings import Profile
-from s3upload.uploads import policy
-from s3upload.uploads.states import Status, can_move
 
 
 @pytest.mark.parametrize(

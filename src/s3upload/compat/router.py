@@ -8,14 +8,13 @@ parameter Uppy sends must be that upload's key.
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from s3upload.auth.deps import CurrentUser
+from s3upload.access.deps import UppyCancellable, UppyCompletable, UppyReadable, UppySignable
 from s3upload.auth.ratelimit import CreateLimited, SignLimited
 from s3upload.compat.schemas import (
     UppyBatch,
@@ -28,19 +27,17 @@ from s3upload.compat.schemas import (
     UppySignedPart,
 )
 from s3upload.db.models import Upload
+from s3upload.db.records import utcnow
 from s3upload.db.session import SessionDep
+from s3upload.deps import SettingsDep, Store, Writer
 from s3upload.docs import responses
-from s3upload.errors import InvalidPartNumber, NotFound
+from s3upload.errors import InvalidPartNumber
 from s3upload.multipart import service as multipart
 from s3upload.multipart.schemas import PartRef
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
-from s3upload.store.signer import Credentials
 from s3upload.uploads import service
-from s3upload.uploads.deps import SettingsDep, Store, Writer
-from s3upload.uploads.records import find_upload, utcnow
 from s3upload.uploads.schemas import UploadFields
-from s3upload.uploads.signing import profile_of, url_lifetime
 
 router = APIRouter(prefix="/s3", tags=["uppy"])
 
@@ -80,24 +77,6 @@ def _fields(
         )
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
-
-
-async def uppy_upload(
-    uploadId: uuid.UUID,
-    key: Annotated[str, Query(max_length=1024, description="The upload's key, as Uppy sends it.")],
-    request: Request,
-    session: SessionDep,
-    user: CurrentUser,
-) -> Upload:
-    """The caller's multipart upload named by Uppy's `uploadId` and `key`."""
-    request.state.upload_id = str(uploadId)
-    upload = await find_upload(session, user, upload_id=uploadId)
-    if upload.owner != user.owner or upload.key != key:
-        raise NotFound("No such upload.")
-    return upload
-
-
-UppyUpload = Annotated[Upload, Depends(uppy_upload)]
 
 
 @router.get("/params", response_model=UppyParams, responses=responses(401, 403, 413, 415, 422, 429))
@@ -168,26 +147,19 @@ async def create_multipart(
     return UppyCreated(key=upload.key, uploadId=str(upload.id))
 
 
-def _sign(
-    upload: Upload, store: ObjectStore, settings: Settings, numbers: list[int], creds: Credentials
+async def _sign(
+    upload: Upload, store: ObjectStore, settings: Settings, numbers: list[int]
 ) -> tuple[list[tuple[int, str, dict[str, str]]], int]:
     """(part number, URL, headers a browser may set) for each part, and the URLs' lifetime."""
-    now = utcnow()
-    profile = profile_of(upload, settings)
-    parts = multipart.sign_parts(
-        upload,
-        store=store,
-        creds=creds,
-        profile=profile,
-        numbers=numbers,
-        now=now,
+    parts, expires_at = await multipart.sign_part_urls(
+        upload, store=store, settings=settings, numbers=numbers
     )
     # Browsers set Content-Length themselves and refuse a script that tries to.
     out = [
         (p.part_number, p.url, {k: v for k, v in p.headers.items() if k != "Content-Length"})
         for p in parts
     ]
-    return out, url_lifetime(upload, profile, now)
+    return out, max(1, round((expires_at - utcnow()).total_seconds()))
 
 
 @router.get(
@@ -196,7 +168,7 @@ def _sign(
     responses=responses(401, 404, 409, 422),
 )
 async def sign_batch(
-    upload: UppyUpload,
+    upload: UppySignable,
     store: Store,
     settings: SettingsDep,
     limited: SignLimited,
@@ -206,7 +178,7 @@ async def sign_batch(
     numbers = [int(n) for n in partNumbers.split(",")]
     if len(numbers) > 10_000:
         raise InvalidPartNumber("At most 10,000 part numbers at once.")
-    signed, _ = _sign(upload, store, settings, numbers, await store.credentials())
+    signed, _ = await _sign(upload, store, settings, numbers)
     return UppyBatch(
         presignedUrls={str(n): url for n, url, _ in signed},
         headers={str(n): h for n, _, h in signed if h},
@@ -219,14 +191,14 @@ async def sign_batch(
     responses=responses(401, 404, 409, 422),
 )
 async def sign_part(
-    upload: UppyUpload,
+    upload: UppySignable,
     store: Store,
     settings: SettingsDep,
     limited: SignLimited,
     partNumber: int,
 ) -> UppySignedPart:
     """A signed URL for one part."""
-    signed, expires = _sign(upload, store, settings, [partNumber], await store.credentials())
+    signed, expires = await _sign(upload, store, settings, [partNumber])
     _, url, headers = signed[0]
     return UppySignedPart(url=url, expires=expires, headers=headers)
 
@@ -234,7 +206,7 @@ async def sign_part(
 @router.get(
     "/multipart/{uploadId}", response_model=list[UppyPart], responses=responses(401, 404, 409)
 )
-async def list_parts(upload: UppyUpload, store: Store) -> list[UppyPart]:
+async def list_parts(upload: UppyReadable, store: Store) -> list[UppyPart]:
     """The parts already in the store (Uppy resumes from these)."""
     multipart.require_pending_multipart(upload)
     stored = await multipart.uploaded_parts(upload, store=store) or []
@@ -247,7 +219,7 @@ async def list_parts(upload: UppyUpload, store: Store) -> list[UppyPart]:
     responses=responses(401, 404, 409, 413, 422),
 )
 async def complete(
-    upload: UppyUpload, body: UppyComplete, session: SessionDep, store: Store
+    upload: UppyCompletable, body: UppyComplete, session: SessionDep, store: Store
 ) -> UppyCompleted:
     """Assemble the parts, verify the object, mark the upload `uploaded`."""
     refs = [PartRef(part_number=p.PartNumber, etag=p.ETag) for p in body.parts] or None
@@ -257,7 +229,7 @@ async def complete(
 
 
 @router.delete("/multipart/{uploadId}", responses=responses(401, 404, 409))
-async def abort(upload: UppyUpload, session: SessionDep, store: Store) -> dict[str, str]:
+async def abort(upload: UppyCancellable, session: SessionDep, store: Store) -> dict[str, str]:
     """Abort the upload in the store and mark it `aborted`."""
     await service.cancel(session=session, store=store, upload=upload)
     return {}

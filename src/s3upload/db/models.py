@@ -19,8 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from s3upload.db.states import Status
 from s3upload.db.types import UTCDateTime
-from s3upload.uploads.states import Status
 
 # Constraint names are fixed so migrations can name what they drop.
 NAMING_CONVENTION = {

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db.models import Upload
+from s3upload.db.records import move
+from s3upload.db.states import READABLE, Status
 from s3upload.errors import Conflict, Invalid, InvalidEvent
 from s3upload.metrics import EVENTS
 from s3upload.store.client import ObjectStore
-from s3upload.uploads.records import move
-from s3upload.uploads.states import READABLE, Status
 from s3upload.uploads.verify import verify_and_mark
 
 log = logging.getLogger("s3upload.events")

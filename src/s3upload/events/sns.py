@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 import httpx
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature as BadRsaSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from s3upload.errors import SnsCertificate, SnsConfirm, UnknownTopic
+from s3upload.errors import InvalidSignature, SnsCertificate, SnsConfirm, UnknownTopic
 
 _NOTIFICATION_FIELDS = ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type")
 _SUBSCRIPTION_FIELDS = (
@@ -88,7 +88,7 @@ class SnsVerifier:
         key = await self._key(cert_url)
         try:
             key.verify(signature, canonical(message), padding.PKCS1v15(), algorithm())
-        except InvalidSignature as exc:
+        except BadRsaSignature as exc:
             raise InvalidSignature("The SNS signature does not match.") from exc
 
     async def confirm(self, message: dict[str, Any]) -> None:

@@ -17,11 +17,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db.models import Upload, UploadUsage
+from s3upload.db.records import utcnow
+from s3upload.db.states import Status
 from s3upload.metrics import SWEEPER
 from s3upload.settings import SweepSettings
 from s3upload.store.client import ObjectStore
-from s3upload.uploads.records import utcnow
-from s3upload.uploads.states import Status
 from s3upload.uploads.verify import mismatch
 
 log = logging.getLogger("s3upload.sweeper")

@@ -8,13 +8,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
+from s3upload.access.deps import DeletableUpload, DownloadableUpload, ReadableUpload
 from s3upload.auth.deps import CurrentUser
 from s3upload.db.session import SessionDep
+from s3upload.db.states import Status
+from s3upload.deps import SettingsDep, Store
 from s3upload.docs import responses
 from s3upload.files.service import delete_file, download_url, list_uploads
-from s3upload.uploads.deps import OwnedUpload, ReadableUpload, SettingsDep, Store
 from s3upload.uploads.schemas import UploadOut, UploadPage, to_out
-from s3upload.uploads.states import Status
 from s3upload.wire import Camel
 
 router = APIRouter(tags=["files"])
@@ -56,7 +57,7 @@ async def get_file(upload: ReadableUpload) -> UploadOut:
     responses=responses(401, 404, 409, 422, 502, 503),
 )
 async def download(
-    upload: ReadableUpload,
+    upload: DownloadableUpload,
     store: Store,
     settings: SettingsDep,
     disposition: Annotated[
@@ -84,7 +85,10 @@ async def download(
     response_class=Response,
     responses=responses(401, 404, 409, 502, 503),
 )
-async def delete(upload: OwnedUpload, session: SessionDep, store: Store) -> Response:
-    """Delete the object from the store and mark the record `deleted`."""
+async def delete(upload: DeletableUpload, session: SessionDep, store: Store) -> Response:
+    """Delete the object from the store and mark the record `deleted`.
+
+    Deleting a file that is already `deleted` answers `204` too.
+    """
     await delete_file(session=session, store=store, upload=upload)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

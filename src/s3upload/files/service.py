@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
+from s3upload.db.records import conflict, settle, utcnow
+from s3upload.db.states import READABLE, Status, can_move
 from s3upload.errors import NotDownloadable
 from s3upload.files.disposition import content_disposition
 from s3upload.files.pagination import decode_cursor, encode_cursor
 from s3upload.multipart import service as multipart
 from s3upload.store.client import ObjectStore
-from s3upload.uploads.records import conflict, move, utcnow
-from s3upload.uploads.states import READABLE, Status, can_move
 
 
 async def list_uploads(
@@ -79,5 +79,5 @@ async def delete_file(*, session: AsyncSession, store: ObjectStore, upload: Uplo
         await multipart.abort(store=store, upload=upload)
     else:
         await store.delete(upload.key)
-    if not await move(session, upload, upload.status, Status.DELETED):
-        raise conflict(upload, Status.DELETED)
+    # The store's ObjectRemoved event may have marked it `deleted` already: that is success.
+    await settle(session, upload, upload.status, Status.DELETED)

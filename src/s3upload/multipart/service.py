@@ -1,14 +1,16 @@
-"""Multipart service functions: start, sign parts, list what is stored, complete, abort."""
+"""Multipart service functions: sign parts, list what is stored, assemble, abort."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
+from s3upload.db.records import conflict, move, utcnow
+from s3upload.db.states import Status
 from s3upload.errors import (
     InvalidChecksum,
     InvalidPartNumber,
@@ -21,13 +23,10 @@ from s3upload.errors import (
 )
 from s3upload.multipart.planning import MAX_PARTS, part_length
 from s3upload.multipart.schemas import PartRef, PartTarget, UploadedPart
-from s3upload.settings import Profile
+from s3upload.policy import profile_of, url_lifetime
+from s3upload.settings import Profile, Settings
 from s3upload.store.client import NoSuchUpload, ObjectStore, PartListRefused, StoredPart
 from s3upload.store.signer import Credentials
-from s3upload.uploads.records import conflict, move
-from s3upload.uploads.signing import url_lifetime
-from s3upload.uploads.states import Status
-from s3upload.uploads.verify import DONE, verify_and_mark
 
 LIST_LIMIT = 1000  # part numbers named in an error's details, at most
 
@@ -106,6 +105,29 @@ def sign_parts(
     return out
 
 
+async def sign_part_urls(
+    upload: Upload,
+    *,
+    store: ObjectStore,
+    settings: Settings,
+    numbers: list[int],
+    md5s: dict[int, str] | None = None,
+) -> tuple[list[PartTarget], datetime]:
+    """Fresh part URLs for a pending multipart upload, and when they expire."""
+    now = utcnow()
+    profile = profile_of(upload, settings)
+    parts = sign_parts(
+        upload,
+        store=store,
+        creds=await store.credentials(),
+        profile=profile,
+        numbers=numbers,
+        md5s=md5s,
+        now=now,
+    )
+    return parts, now + timedelta(seconds=url_lifetime(upload, profile, now))
+
+
 async def uploaded_parts(upload: Upload, *, store: ObjectStore) -> list[UploadedPart] | None:
     """The parts the store holds for a pending multipart upload (for resuming)."""
     if upload.strategy != "multipart" or upload.status != Status.PENDING:
@@ -119,22 +141,23 @@ async def uploaded_parts(upload: Upload, *, store: ObjectStore) -> list[Uploaded
     return [UploadedPart(part_number=p.number, size=p.size, etag=p.etag) for p in stored]
 
 
-async def complete(
+async def assemble(
     *,
     session: AsyncSession,
     store: ObjectStore,
     upload: Upload,
     parts: list[PartRef] | None = None,
-) -> Upload:
-    """Check every planned part is stored with its size, assemble, verify, mark `uploaded`."""
-    if upload.status in DONE:
-        return upload
+) -> None:
+    """Check every planned part is stored with its size, then have the store assemble them.
+
+    The caller verifies the object afterwards; if the store no longer knows the multipart
+    upload (an earlier complete whose answer was lost), verification alone decides.
+    """
     upload_id = require_pending_multipart(upload)
     try:
         stored = {p.number: p for p in await store.list_parts(upload.key, upload_id)}
     except NoSuchUpload:
-        # Assembled by an earlier complete whose answer was lost, or aborted by the store.
-        return await verify_and_mark(session=session, store=store, upload=upload)
+        return
     if upload.file_size is None or upload.part_size is None:
         await _check_unplanned(session=session, store=store, upload=upload, stored=stored)
         count = max(stored)
@@ -171,13 +194,12 @@ async def complete(
     try:
         await store.complete_multipart(upload.key, upload_id, sorted(etags.items()))
     except NoSuchUpload:
-        pass  # a concurrent complete assembled it first; verification below decides
+        pass  # a concurrent complete assembled it first; verification decides
     except PartListRefused as exc:
         raise PartsRejected(
             "The store refused the part list (an ETag does not match a stored part).",
             details={"status": upload.status, "storeError": str(exc)},
         ) from exc
-    return await verify_and_mark(session=session, store=store, upload=upload)
 
 
 async def _check_unplanned(

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response, status
 
+from s3upload.access.deps import CancellableUpload, CompletableUpload, ReadableUpload
+from s3upload.access.rules import load
 from s3upload.auth.deps import CurrentUser
-from s3upload.auth.ratelimit import CreateLimited, SignLimited
+from s3upload.auth.ratelimit import CreateLimited
 from s3upload.db.session import SessionDep
+from s3upload.deps import SettingsDep, Store, Writer
 from s3upload.docs import responses
 from s3upload.multipart import service as multipart
-from s3upload.multipart.schemas import CompleteRequest, MultipartOut, PartsOut, PartsRequest
+from s3upload.multipart.schemas import CompleteRequest, MultipartOut
 from s3upload.uploads import service
-from s3upload.uploads.deps import OwnedUpload, ReadableUpload, SettingsDep, Store, Writer
-from s3upload.uploads.records import utcnow
 from s3upload.uploads.schemas import (
     CreateUpload,
     PresignOut,
@@ -23,7 +23,7 @@ from s3upload.uploads.schemas import (
     UploadOut,
     to_out,
 )
-from s3upload.uploads.signing import pending_target, profile_of, url_lifetime
+from s3upload.uploads.signing import pending_target
 
 router = APIRouter(tags=["uploads"])
 
@@ -99,40 +99,12 @@ async def get_upload(upload: ReadableUpload, store: Store, settings: SettingsDep
 
 
 @router.post(
-    "/uploads/{id}/parts",
-    response_model=PartsOut,
-    responses=responses(400, 401, 404, 409, 422, 429, 502, 503),
-)
-async def sign_parts(
-    body: PartsRequest,
-    upload: OwnedUpload,
-    store: Store,
-    settings: SettingsDep,
-    limited: SignLimited,
-) -> PartsOut:
-    """Signed URLs for any parts of a pending multipart upload (later batches, resume, retry)."""
-    now = utcnow()
-    profile = profile_of(upload, settings)
-    parts = multipart.sign_parts(
-        upload,
-        store=store,
-        creds=await store.credentials(),
-        profile=profile,
-        numbers=body.part_numbers,
-        md5s=body.md5s,
-        now=now,
-    )
-    expires_at = now + timedelta(seconds=url_lifetime(upload, profile, now))
-    return PartsOut(parts=parts, expires_at=expires_at)
-
-
-@router.post(
     "/uploads/{id}/complete",
     response_model=UploadOut,
     responses=responses(400, 401, 404, 409, 422, 502, 503),
 )
 async def complete_upload(
-    upload: OwnedUpload,
+    upload: CompletableUpload,
     session: SessionDep,
     store: Store,
     body: Annotated[CompleteRequest | None, Body()] = None,
@@ -152,7 +124,7 @@ async def complete_upload(
     response_class=Response,
     responses=responses(401, 404, 409, 502, 503),
 )
-async def cancel_upload(upload: OwnedUpload, session: SessionDep, store: Store) -> Response:
+async def cancel_upload(upload: CancellableUpload, session: SessionDep, store: Store) -> Response:
     """Cancel a pending upload: abort it in the store, remove any object, mark it `aborted`."""
     await service.cancel(session=session, store=store, upload=upload)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -167,6 +139,10 @@ async def file_status(
     body: StatusUpdate, request: Request, session: SessionDep, store: Store, user: CurrentUser
 ) -> UploadOut:
     """Report an upload done (`uploaded`, verified first); processors set the later statuses."""
-    upload = await service.change_status(session=session, store=store, user=user, body=body)
+    upload = await load(
+        session, user, service.status_action(body.status), upload_id=body.id, key=body.key
+    )
     request.state.upload_id = str(upload.id)
-    return to_out(upload)
+    return to_out(
+        await service.change_status(session=session, store=store, upload=upload, body=body)
+    )

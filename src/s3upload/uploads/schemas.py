@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, model_validator
 
 from s3upload.db.models import Upload
+from s3upload.db.states import Status
 from s3upload.multipart.schemas import MultipartOut, UploadedPart
+from s3upload.policy import MIME_RE, clean_file_name
 from s3upload.settings import CHECKSUM_ALGORITHMS
-from s3upload.uploads.policy import MIME_RE, clean_file_name
-from s3upload.uploads.states import Status
 from s3upload.wire import Camel, RequestBody
 
 ChecksumAlgorithm = Literal["MD5", "SHA256", "SHA1", "CRC32", "CRC32C"]

@@ -8,13 +8,17 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from s3upload import policy
+from s3upload.access.rules import Action
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
+from s3upload.db.quotas import check_size
+from s3upload.db.records import conflict, settle, utcnow
+from s3upload.db.states import PROCESSOR_STATUSES, Status, can_move
+from s3upload.db.writer import RecordWriter
 from s3upload.errors import (
     InvalidChecksum,
     InvalidParts,
-    NotFound,
-    RoleRequired,
     SizeRequired,
     StatusNotSettable,
     TooLarge,
@@ -26,14 +30,9 @@ from s3upload.multipart.planning import MAX_OBJECT, plan, plan_like_uppy
 from s3upload.multipart.schemas import MultipartOut, PartRef
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
-from s3upload.uploads import policy
-from s3upload.uploads.quotas import check_size
-from s3upload.uploads.records import PROCESSOR_ROLE, conflict, find_upload, move, utcnow
 from s3upload.uploads.schemas import SingleTarget, StatusUpdate, UploadFields
 from s3upload.uploads.signing import sign_single
-from s3upload.uploads.states import PROCESSOR_STATUSES, Status, can_move
-from s3upload.uploads.verify import verify_and_mark
-from s3upload.uploads.writer import RecordWriter
+from s3upload.uploads.verify import DONE, verify_and_mark
 
 log = logging.getLogger("s3upload.uploads")
 
@@ -159,40 +158,41 @@ async def complete(
     parts: list[PartRef] | None = None,
 ) -> Upload:
     """The client says it is done: assemble parts if multipart, verify, mark `uploaded`."""
+    if upload.status in DONE:
+        return upload  # completing twice answers the same object
     if upload.strategy == "multipart":
-        return await multipart.complete(session=session, store=store, upload=upload, parts=parts)
-    if parts is not None:
+        await multipart.assemble(session=session, store=store, upload=upload, parts=parts)
+    elif parts is not None:
         raise InvalidParts("parts is only for multipart uploads.")
     return await verify_and_mark(session=session, store=store, upload=upload)
 
 
+def status_action(wanted: Status) -> Action:
+    """What `PUT /file-status` asks to do: verify (`uploaded`) or set a processing status."""
+    if wanted == Status.UPLOADED:
+        return Action.COMPLETE
+    return Action.PROCESS if wanted in PROCESSOR_STATUSES else Action.READ
+
+
 async def change_status(
-    *, session: AsyncSession, store: ObjectStore, user: User, body: StatusUpdate
+    *, session: AsyncSession, store: ObjectStore, upload: Upload, body: StatusUpdate
 ) -> Upload:
     """`PUT /file-status`: the owner asks for `uploaded`; a processor sets the rest."""
-    upload = await find_upload(session, user, upload_id=body.id, key=body.key)
     wanted = body.status
     if wanted == Status.UPLOADED:
-        if upload.owner != user.owner and not user.has(PROCESSOR_ROLE):
-            raise NotFound("No such upload.")
         return await complete(session=session, store=store, upload=upload)
     if wanted not in PROCESSOR_STATUSES:
         raise StatusNotSettable(
             f"Status '{wanted}' is not set here; cancel with DELETE /uploads/{{id}} and "
-            "delete with DELETE /files/{id}.",
+            "delete with DELETE /files/{id}."
         )
-    if not user.has(PROCESSOR_ROLE):
-        if upload.owner != user.owner:
-            raise NotFound("No such upload.")
-        raise RoleRequired(f"Setting '{wanted}' needs the 'processor' role.")
     current = Status(upload.status)
     if current == wanted:
         return upload
     if not can_move(current, wanted):
         raise conflict(upload, wanted)
     reason = body.reason if wanted == Status.FAILED else None
-    if not await move(session, upload, current, wanted, failure_reason=reason):
-        raise conflict(upload, wanted)
+    await settle(session, upload, current, wanted, failure_reason=reason)
     return upload
 
 
@@ -207,5 +207,4 @@ async def cancel(*, session: AsyncSession, store: ObjectStore, upload: Upload) -
         await multipart.abort(store=store, upload=upload)
     else:
         await store.delete(upload.key)
-    if not await move(session, upload, Status.PENDING, Status.ABORTED):
-        raise conflict(upload, Status.ABORTED)
+    await settle(session, upload, Status.PENDING, Status.ABORTED)

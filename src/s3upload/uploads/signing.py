@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from s3upload.db.models import Upload
+from s3upload.db.records import utcnow
+from s3upload.db.states import Status
+from s3upload.policy import profile_of, url_lifetime
 from s3upload.settings import Profile, Settings
 from s3upload.store.client import ObjectStore
 from s3upload.store.signer import Credentials
-from s3upload.uploads.records import utcnow
 from s3upload.uploads.schemas import SingleTarget
-from s3upload.uploads.states import Status
 
 
 def checksum_header(algorithm: str, value: str) -> tuple[str, str]:
@@ -18,16 +19,6 @@ def checksum_header(algorithm: str, value: str) -> tuple[str, str]:
     if algorithm == "MD5":
         return "Content-MD5", value
     return f"x-amz-checksum-{algorithm.lower()}", value
-
-
-def url_lifetime(upload: Upload, profile: Profile, now: datetime) -> int:
-    """Seconds a URL may live: the profile's lifetime, never past the upload's window."""
-    return max(1, min(profile.url_expires, int((upload.expires_at - now).total_seconds())))
-
-
-def profile_of(upload: Upload, settings: Settings) -> Profile:
-    """The profile an upload was made under (default if it was since removed)."""
-    return settings.profiles.get(upload.profile, settings.profiles["default"])
 
 
 def sign_single(

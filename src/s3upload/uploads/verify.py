@@ -7,11 +7,11 @@ import base64
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
+from s3upload.db.records import conflict, move, utcnow
+from s3upload.db.states import Status
 from s3upload.errors import ObjectMissing, VerificationFailed
 from s3upload.metrics import VERIFICATIONS
 from s3upload.store.client import ObjectInfo, ObjectStore
-from s3upload.uploads.records import conflict, move, utcnow
-from s3upload.uploads.states import Status
 
 DONE = (Status.UPLOADED, Status.PROCESSING, Status.COMPLETED)
 

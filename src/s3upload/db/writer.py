@@ -19,10 +19,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from s3upload.db.models import Upload, UploadUsage
+from s3upload.db.quotas import current_use, decide, hour_of
 from s3upload.errors import QuotaExceeded
 from s3upload.metrics import WRITE_BATCH
 from s3upload.settings import LimitsSettings
-from s3upload.uploads.quotas import current_use, decide, hour_of
 
 log = logging.getLogger("s3upload.uploads")
 

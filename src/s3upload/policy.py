@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 
 from s3upload.auth.tokens import User
+from s3upload.db.models import Upload
 from s3upload.errors import (
     InvalidChecksum,
     InvalidMetadata,
@@ -151,3 +152,13 @@ def check_checksum(settings: Settings, algorithm: str, value: str) -> str:
             f"A {algorithm} checksum is {DIGEST_BYTES[algorithm]} bytes, not {len(digest)}.",
         )
     return base64.b64encode(digest).decode()
+
+
+def url_lifetime(upload: Upload, profile: Profile, now: datetime) -> int:
+    """Seconds a URL may live: the profile's lifetime, never past the upload's window."""
+    return max(1, min(profile.url_expires, int((upload.expires_at - now).total_seconds())))
+
+
+def profile_of(upload: Upload, settings: Settings) -> Profile:
+    """The profile an upload was made under (default if it was since removed)."""
+    return settings.profiles.get(upload.profile, settings.profiles["default"])

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import InstrumentedAttribute
 
 from s3upload.db.models import Upload, UploadUsage
+from s3upload.db.states import Status
 from s3upload.errors import OverDailyQuota, QuotaExceeded
 from s3upload.settings import LimitsSettings
-from s3upload.uploads.states import Status
 
 _IS_PENDING = Upload.status == literal_column(f"'{Status.PENDING.value}'")
 

@@ -1,0 +1,1 @@
+"""What a caller may do to an upload: one decision per action, and the dependencies."""

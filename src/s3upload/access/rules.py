@@ -1,0 +1,72 @@
+"""The one decision of who may do what to an upload.
+
+Every route that touches an existing upload asks here, through the dependencies in
+`access.deps`. Anyone the rules refuse gets the same 404 as for an id that does not exist,
+so ids cannot be probed; a 403 only tells an owner which role they lack.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from s3upload.auth import roles
+from s3upload.auth.tokens import User
+from s3upload.db.models import Upload
+from s3upload.errors import NotFound, RoleRequired
+
+
+class Action(StrEnum):
+    """What a caller wants to do with an upload."""
+
+    READ = "read"  # see the record (and a fresh target while it is pending)
+    DOWNLOAD = "download"  # sign a GET of the object
+    SIGN = "sign"  # sign part URLs of a pending upload
+    COMPLETE = "complete"  # report it done (the service verifies)
+    CANCEL = "cancel"  # abort a pending upload
+    DELETE = "delete"  # remove the object and mark the record deleted
+    PROCESS = "process"  # set processing, completed or failed
+
+
+def check(user: User, upload: Upload, action: Action) -> None:
+    """Return if `user` may do `action` to `upload`; raise 404 (or 403 for a role) if not."""
+    own = upload.owner == user.owner
+    if action in (Action.READ, Action.DOWNLOAD):
+        allowed = own or user.has(roles.ADMIN)
+    elif action == Action.COMPLETE:
+        # Verifying only compares the store with the record: a processor may do it for anyone.
+        allowed = own or user.has(roles.PROCESSOR)
+    elif action == Action.PROCESS:
+        if user.has(roles.PROCESSOR):
+            return
+        if own:
+            raise RoleRequired("Setting a processing status needs the 'processor' role.")
+        allowed = False
+    else:
+        allowed = own
+    if not allowed:
+        raise NotFound()
+
+
+async def load(
+    session: AsyncSession,
+    user: User,
+    action: Action,
+    *,
+    upload_id: uuid.UUID | None = None,
+    key: str | None = None,
+) -> Upload:
+    """The upload by id or key, if `user` may do `action` to it; 404 otherwise."""
+    stmt = select(Upload)
+    stmt = stmt.where(Upload.id == upload_id) if upload_id else stmt.where(Upload.key == key)
+    upload = (await session.execute(stmt)).scalar_one_or_none()
+    # End the read's transaction: the connection goes back to the pool instead of waiting
+    # through store calls and the answer (status changes are compare-and-set, not locks).
+    await session.commit()
+    if upload is None:
+        raise NotFound()
+    check(user, upload, action)
+    return upload

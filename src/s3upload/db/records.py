@@ -1,0 +1,53 @@
+"""Moving upload records: the compare-and-set status change and its 409."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from s3upload.db.models import Upload
+from s3upload.db.states import Status
+from s3upload.errors import InvalidTransition
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the microsecond."""
+    return datetime.now(UTC)
+
+
+async def move(
+    session: AsyncSession, upload: Upload, expected: str, new: Status, **values: Any
+) -> bool:
+    """Compare-and-set the status, so concurrent completes and events cannot both win."""
+    result = await session.execute(
+        update(Upload)
+        .where(Upload.id == upload.id, Upload.status == expected)
+        .values(status=new, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    await session.refresh(upload)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def settle(
+    session: AsyncSession, upload: Upload, expected: str, new: Status, **values: Any
+) -> None:
+    """Move `expected` -> `new`; losing the race to the same move is success, to another 409.
+
+    A store call of the service (delete, abort, complete) makes the store send its event
+    before the call returns, and the event handler may record the very same change first.
+    """
+    if not await move(session, upload, expected, new, **values) and upload.status != new:
+        raise conflict(upload, new)
+
+
+def conflict(upload: Upload, wanted: str) -> InvalidTransition:
+    """The 409 for a transition the state machine does not allow."""
+    return InvalidTransition(
+        f"An upload that is '{upload.status}' cannot become '{wanted}'.",
+        details={"status": upload.status},
+    )
