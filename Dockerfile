@@ -4,12 +4,12 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install --no-cache-dir --upgrade pip \
- && pip wheel --no-cache-dir --wheel-dir /wheels .
+ && pip wheel --no-cache-dir --wheel-dir /wheels '.[server]'
 
 FROM python:3.11.10-slim-bookworm
 RUN useradd --create-home --uid 10001 s3upload
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
+RUN pip install --no-cache-dir --no-index --find-links /wheels 's3upload[server]' && rm -rf /wheels
 USER s3upload
 WORKDIR /home/s3upload
 ENV ENVIRONMENT=production PYTHONUNBUFFERED=1 PROMETHEUS_MULTIPROC_DIR=/tmp/metrics

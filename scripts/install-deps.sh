@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-deps.sh - everything s3upload needs on Debian 12: Ceph RGW and PostgreSQL packages,
-# and a virtualenv in .venv with the package and its development tools. Safe to re-run.
+# and a virtualenv in .venv with the package, its server extra and the development tools.
+# Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS="radosgw ceph-mon ceph-osd ceph-common postgresql redis-server uuid-runtime curl"
@@ -18,10 +19,10 @@ if [ -n "$missing" ]; then
 fi
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-if ! .venv/bin/python -c "import s3upload, pytest, mypy" 2>/dev/null \
+if ! .venv/bin/python -c "import s3upload, fastapi, pytest, mypy" 2>/dev/null \
    || [ pyproject.toml -nt .venv/.installed ]; then
   .venv/bin/pip install -q -U pip
-  .venv/bin/pip install -q -e '.[dev]'
+  .venv/bin/pip install -q -e '.[server,dev]'
   touch .venv/.installed
 fi
 echo "install-deps: ready"

@@ -1,26 +1,78 @@
-"""The `s3upload` command: serve, migrate, token, bucket set-up."""
+"""The `s3upload` command: serve, migrate, token, bucket set-up.
+
+Server commands import the service lazily, so that `pip install s3upload` (the client alone)
+runs the client commands; without the `server` extra they say so in one line.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib.util
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
-from pydantic import ValidationError
 
 from s3upload.client.commands import register as register_client_commands
-from s3upload.settings import Settings
 
 if TYPE_CHECKING:
+    from s3upload.settings import Settings
     from s3upload.store.client import ObjectStore
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+# Top-level modules of the `server` extra (see pyproject.toml).
+SERVER_MODULES = (
+    "fastapi",
+    "uvicorn",
+    "pydantic",
+    "pydantic_settings",
+    "sqlalchemy",
+    "alembic",
+    "asyncpg",
+    "aiosqlite",
+    "aiobotocore",
+    "jwt",
+    "limits",
+    "prometheus_client",
+    "cachetools",
+)
+SERVER_MISSING = "the service is not installed: pip install 's3upload[server]'"
+
+
+def server_installed() -> bool:
+    """Whether every module of the `server` extra can be found (nothing is imported)."""
+    for name in SERVER_MODULES:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return False
+        except (ImportError, ValueError):
+            return False
+    return True
+
+
+def server_command(command: Callable[P, T]) -> Callable[P, T]:
+    """Run the command only if the service is installed; else one line and exit 1."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        if not server_installed():
+            click.echo(f"s3upload: {SERVER_MISSING}", err=True)
+            sys.exit(1)
+        return command(*args, **kwargs)
+
+    return run
 
 
 def load_settings() -> Settings:
     """Settings from the environment, or one clear error line and exit code 2."""
+    from pydantic import ValidationError
+
+    from s3upload.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -40,6 +92,7 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option("--reload", is_flag=True, help="Restart on code changes (development).")
+@server_command
 def serve(host: str, port: int, workers: int, reload: bool) -> None:
     """Run the HTTP API."""
     import uvicorn
@@ -60,6 +113,7 @@ def serve(host: str, port: int, workers: int, reload: bool) -> None:
 @main.command()
 @click.option("--revision", default="head", show_default=True, help="Upgrade to this revision.")
 @click.option("--downgrade", "down", default=None, help="Downgrade to this revision instead.")
+@server_command
 def migrate(revision: str, down: str | None) -> None:
     """Apply database migrations."""
     from s3upload.db import migrate as m
@@ -76,6 +130,7 @@ def migrate(revision: str, down: str | None) -> None:
 @click.argument("subject", default="dev-user")
 @click.option("--role", "roles", multiple=True, help="Add a role (repeatable).")
 @click.option("--ttl", default=86400, show_default=True, help="Lifetime in seconds.")
+@server_command
 def token(subject: str, roles: tuple[str, ...], ttl: int) -> None:
     """Mint an HS256 token for SUBJECT with the configured secret (development)."""
     from s3upload.auth.tokens import mint
@@ -109,6 +164,7 @@ def _with_store(settings: Settings, work: Callable[[ObjectStore], Awaitable[T]])
 
 
 @bucket.command("setup")
+@server_command
 def bucket_setup() -> None:
     """Create the bucket if missing; apply CORS, the lifecycle rule and event notifications."""
     from s3upload.store import bucket as ops
@@ -121,6 +177,7 @@ def bucket_setup() -> None:
 @main.command()
 @click.option("--dry-run", is_flag=True, help="Print what would be done; change nothing.")
 @click.option("--limit", type=int, default=None, help="Sweep at most this many uploads.")
+@server_command
 def sweep(dry_run: bool, limit: int | None) -> None:
     """Verify or expire uploads still pending past their window (safe on several machines)."""
     from s3upload.db.session import make_engine, make_sessionmaker
@@ -151,6 +208,7 @@ def sweep(dry_run: bool, limit: int | None) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="One receive, then exit.")
+@server_command
 def worker(once: bool) -> None:
     """Apply S3 events from the SQS queue EVENTS_QUEUE_URL."""
     from s3upload.db.session import make_engine, make_sessionmaker
@@ -187,6 +245,7 @@ def worker(once: bool) -> None:
 
 
 @main.command()
+@server_command
 def doctor() -> None:
     """Check credentials, bucket, CORS, lifecycle and event notifications; say how to fix."""
     from s3upload.store import bucket as ops
