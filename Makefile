@@ -25,7 +25,7 @@ lint: deps
 bench: deps
 	.venv/bin/python bench/create_latency.py
 
-# Throughput under wrk (before/after against REF), growth to 1M rows, plots: docs/performance.md
+# Throughput under wrk (before/after against REF), growth to 1M rows, plots: docs/bench/performance.md
 perf: deps
 	command -v wrk >/dev/null || apt-get install -y wrk
 	.venv/bin/pip install -q -e '.[bench]'

@@ -4,7 +4,7 @@ Both send the same file to the same local RGW bucket with the same part size and
 parts in flight, one after the other, alternating which goes first, round by round.
 
 Usage: python bench/client_vs_boto3.py [--gib 2] [--rounds 3] [--part-mib 64]
-[--concurrency 6]. Writes docs/bench-client.md.
+[--concurrency 6]. Writes docs/bench/bench-client.md.
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ def write_report(
         "checksums anyway).",
         "",
     ]
-    (ROOT / "docs" / "bench-client.md").write_text("\n".join(lines))
+    (ROOT / "docs" / "bench" / "bench-client.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -1,6 +1,6 @@
 """Latency of `POST /uploads` over sequential requests against PostgreSQL and RGW.
 
-Usage: python bench/create_latency.py [N]   (default 1,000). Writes docs/bench-create.md.
+Usage: python bench/create_latency.py [N]   (default 1,000). Writes docs/bench/bench-create.md.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def main(n: int = 1000) -> None:
         "keep-alive client connection, JWT verified, bucket check cached 1 s, quotas checked,",
         "record committed, PUT URL signed. 50 warm-up requests not counted.",
         "Re-run: `python bench/create_latency.py`. The machine is shared: compare versions side",
-        "by side in one run (see docs/performance.md), not against an older copy of this page.",
+        "by side in one run (see performance.md), not against an older copy of this page.",
         "",
         "| " + " | ".join(rows) + " |",
         "|" + "---|" * len(rows),
@@ -64,7 +64,7 @@ def main(n: int = 1000) -> None:
         + " |",
         "",
     ]
-    out = ROOT / "docs" / "bench-create.md"
+    out = ROOT / "docs" / "bench" / "bench-create.md"
     out.write_text("\n".join(report))
     print("\n".join(report))
 

@@ -4,7 +4,7 @@ Traffic (create -> PUT -> complete, several clients at once) runs while the obje
 gateway is killed and restarted, then while PostgreSQL is stopped and started; then the
 service is killed in the middle of a multipart upload and the client resumes after restart.
 
-Usage: python bench/faults.py. Writes docs/reliability.md.
+Usage: python bench/faults.py. Writes docs/bench/reliability.md.
 """
 
 from __future__ import annotations
@@ -249,7 +249,7 @@ async def main() -> None:
         f"completed: **{crash['status']}**.",
         "",
     ]
-    (ROOT / "docs" / "reliability.md").write_text("\n".join(lines))
+    (ROOT / "docs" / "bench" / "reliability.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -6,7 +6,7 @@ uploads of the past 30 days over 100 owners, so the measured owner has 1% of all
 (100 at 10 thousand, 10,000 at 1 million): listing must stay flat however long its history.
 
 Usage: python bench/growth.py [--sizes 10000,1000000] [--n 300]
-Writes docs/perf/growth.json and docs/perf/plans.txt.
+Writes docs/bench/perf/growth.json and docs/bench/perf/plans.txt.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bench.stack import ROOT, SECRET, running_stack
 from s3upload.auth.tokens import mint
 from s3upload.settings import AuthSettings
 
-OUT = ROOT / "docs" / "perf"
+OUT = ROOT / "docs" / "bench" / "perf"
 OWNER = "seed-7"
 BODY = {"fileName": "photo.jpg", "fileType": "image/jpeg", "fileSize": 4}
 

@@ -3,7 +3,7 @@
 Against PostgreSQL and RGW, for 5 minutes on one service (2 workers), then for 90 s on two
 service instances behind one client pool sharing Redis-backed rate limits.
 
-Usage: python bench/load.py [--seconds 300] [--clients 200]. Writes docs/load.md.
+Usage: python bench/load.py [--seconds 300] [--clients 200]. Writes docs/bench/load.md.
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def main() -> None:
         "window at the start). Counted per instance, up to twice that would have passed.",
         "",
     ]
-    (ROOT / "docs" / "load.md").write_text("\n".join(lines))
+    (ROOT / "docs" / "bench" / "load.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

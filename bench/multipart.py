@@ -1,6 +1,6 @@
 """Multipart benchmarks: part-URL signing rate, a 10,000-part batch over HTTP, service memory.
 
-Usage: python bench/multipart.py [--gib 5]. Writes docs/bench-multipart.md.
+Usage: python bench/multipart.py [--gib 5]. Writes docs/bench/bench-multipart.md.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def main() -> None:
         f"{mem['after'] - mem['before']:.1f} | {mem['seconds']:.1f} | {mem['MB/s']:.0f} |",
         "",
     ]
-    (ROOT / "docs" / "bench-multipart.md").write_text("\n".join(lines))
+    (ROOT / "docs" / "bench" / "bench-multipart.md").write_text("\n".join(lines))
     print("\n".join(lines))
 
 

@@ -2,7 +2,7 @@
 
 Usage: python bench/profile.py [ROUTE] [--seconds 12] [--out FILE]
 ROUTE defaults to /uploads. The summary (printed and written to FILE, default
-docs/perf/profile.txt) lists the share of the worker's busy samples spent in each function,
+docs/bench/perf/profile.txt) lists the share of the worker's busy samples spent in each function,
 inclusive; the raw collapsed stacks are kept beside it in FILE.raw (not committed).
 """
 
@@ -41,7 +41,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("route", nargs="?", default="/uploads")
     parser.add_argument("--seconds", type=int, default=12)
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "perf" / "profile.txt")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "docs" / "bench" / "perf" / "profile.txt"
+    )
     args = parser.parse_args()
     raw = args.out.with_suffix(".raw")
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")

@@ -1,7 +1,7 @@
-"""Plots and Markdown tables from docs/perf/throughput.json and docs/perf/growth.json.
+"""Plots and Markdown tables from docs/bench/perf/throughput.json and docs/bench/perf/growth.json.
 
 Usage: python bench/report.py   (needs matplotlib: pip install -e .[bench])
-Writes docs/perf/throughput.png and docs/perf/growth.png; prints the tables.
+Writes docs/bench/perf/throughput.png and docs/bench/perf/growth.png; prints the tables.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.stack import ROOT
 
-PERF = ROOT / "docs" / "perf"
+PERF = ROOT / "docs" / "bench" / "perf"
 
 
 def throughput_table(runs: list[dict[str, Any]]) -> str:

@@ -11,7 +11,7 @@ the routes are measured side by side in one run:
 
 Usage: python bench/throughput.py [--seconds S] [--connections 16,64,256] [--baseline REF]
 With --baseline, the package at git REF runs the same series first, in the same invocation.
-Prints one JSON line per run and writes them all to --out (docs/perf/throughput.json).
+Prints one JSON line per run and writes them all to --out (docs/bench/perf/throughput.json).
 """
 
 from __future__ import annotations
@@ -148,7 +148,9 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=100_000, help="uploads already stored")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--baseline", help="also run the code at this git ref, first")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "perf" / "throughput.json")
+    parser.add_argument(
+        "--out", type=Path, default=ROOT / "docs" / "bench" / "perf" / "throughput.json"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
