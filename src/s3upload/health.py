@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from s3upload import metrics
-from s3upload.errors import AppError, InvalidToken
+from s3upload.errors import AppError, InvalidToken, NotFound
 
 router = APIRouter(tags=["health"])
 
@@ -49,8 +49,14 @@ async def readyz(request: Request) -> JSONResponse:
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
 )
 async def prometheus_metrics(request: Request) -> Response:
-    """Prometheus metrics; needs `Authorization: Bearer <METRICS_TOKEN>` when that is set."""
-    token = request.app.state.settings.metrics_token
+    """Prometheus metrics; needs `Authorization: Bearer <METRICS_TOKEN>` when that is set.
+
+    In production metrics are never open: without `METRICS_TOKEN` this answers 404.
+    """
+    settings = request.app.state.settings
+    token = settings.metrics_token
+    if not token and settings.environment == "production":
+        raise NotFound("Metrics are off: set METRICS_TOKEN to serve them.")
     if token:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(given.encode(), token.encode()):

@@ -231,7 +231,9 @@ class Settings(BaseSettings):
         default=None, description="redis://… to share rate limits between instances."
     )
     metrics_token: str | None = Field(
-        default=None, description="If set, GET /metrics needs `Authorization: Bearer <it>`."
+        default=None,
+        description="If set, GET /metrics needs `Authorization: Bearer <it>`; in production "
+        "/metrics answers 404 until it is set.",
     )
     log_level: str = "INFO"
     cors_origins: list[str] = Field(default_factory=list)
@@ -261,6 +263,22 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "AUTH_JWT_SECRET is the development default or shorter than 32 characters;"
                     " set a real secret or ENVIRONMENT=development"
+                )
+        if self.environment == "production" and self.auth.jwks_url:
+            # Without both, a token the same identity provider issued to any other
+            # application would be accepted here.
+            lacking = [
+                name
+                for name, value in (
+                    ("AUTH_AUDIENCE", self.auth.audience),
+                    ("AUTH_ISSUER", self.auth.issuer),
+                )
+                if not value
+            ]
+            if lacking:
+                raise ValueError(
+                    f"AUTH_JWKS_URL is set without {' and '.join(lacking)}: tokens the same "
+                    "identity provider issued to other applications would be accepted; set them"
                 )
         unknown = set(self.s3.checksum_algorithms) - set(CHECKSUM_ALGORITHMS)
         if unknown:

@@ -170,3 +170,19 @@ async def test_metrics_token(services, migrated, app):
             assert_error(await c.get("/metrics"), 401)
             ok = await c.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
             assert ok.status_code == 200
+
+
+async def test_metrics_are_off_in_production_without_a_token(services, migrated, app):
+    for token, status in ((None, 404), ("scrape-me", 200)):
+        settings = make_settings(services, metrics_token=token).model_copy(
+            update={"environment": "production"}
+        )
+        application = create_app(settings)
+        async with application.router.lifespan_context(application):
+            transport = httpx.ASGITransport(app=application)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                resp = await c.get("/metrics", headers=headers)
+                assert resp.status_code == status, resp.text
+                if token:
+                    assert_error(await c.get("/metrics"), 401)

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.helpers import assert_error, create
+from tests.helpers import assert_error, create, put_bytes
 
 MiB = 1024 * 1024
 
@@ -86,3 +86,30 @@ async def test_tokens_never_appear_in_responses_or_errors(client, auth):
     assert "TESTACCESSKEY" not in str(up["single"]["headers"])
     assert "Signature=" in up["single"]["url"]  # the URL is signed, the secret is not in it
     assert "testsecretkey" not in up["single"]["url"]
+
+
+@pytest.mark.parametrize(
+    ("profile", "name", "mime"),
+    [
+        ("images", "logo.svg", "image/svg+xml"),
+        ("default", "page.html", "text/html"),
+        ("default", "page.xhtml", "application/xhtml+xml"),
+        ("default", "app.js", "text/javascript"),
+    ],
+)
+async def test_active_content_is_never_served_inline(client, auth, http, profile, name, mime):
+    """Script-capable files come back as attachments even when `inline` is asked for."""
+    data = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    up = await create(
+        client, auth, profile=profile, fileName=name, fileType=mime, fileSize=len(data)
+    )
+    assert (await put_bytes(http, up, data)).status_code == 200
+    done = await client.post(f"/uploads/{up['id']}/complete", headers=auth)
+    assert done.status_code == 200, done.text
+    link = await client.get(
+        f"/files/{up['id']}/download", params={"disposition": "inline"}, headers=auth
+    )
+    assert link.status_code == 200, link.text
+    got = await http.get(link.json()["url"])
+    assert got.status_code == 200
+    assert got.headers["content-disposition"].startswith("attachment; ")

@@ -200,3 +200,12 @@ async def test_unsubscribe_confirmation_is_ignored(sns_client, sns_host):
         },
     )
     assert (await post(client, message)).json() == {"processed": 0, "ignored": 1}
+
+
+async def test_unreachable_certificate_is_502(sns_client, sns_host):
+    """The certificate host is down: a dependency failed (502), not the service (500)."""
+    _, client = sns_client
+    key, _, _ = sns_host
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    resp = await post(client, signed(key, nowhere, notification("uploads/x.png")))
+    assert_error(resp, 502, "sns_certificate")

@@ -67,3 +67,14 @@ def test_database_down_classification():
     assert database_down(sa_exc.TimeoutError())
     assert not database_down(sa_exc.IntegrityError("INSERT", {}, UniqueViolationError()))
     assert not database_down(ValueError("bug"))
+
+
+def test_production_refuses_jwks_without_audience_and_issuer():
+    jwks = {"jwt_secret": "s" * 40, "jwks_url": "https://idp.example/jwks"}
+    with pytest.raises(ValidationError, match="AUTH_AUDIENCE and AUTH_ISSUER"):
+        Settings(environment="production", auth=AuthSettings(**jwks))
+    with pytest.raises(ValidationError, match="without AUTH_ISSUER"):
+        Settings(environment="production", auth=AuthSettings(**jwks, audience="uploads"))
+    both = AuthSettings(**jwks, audience="uploads", issuer="https://idp.example/")
+    assert Settings(environment="production", auth=both).auth.audience == "uploads"
+    assert Settings(environment="development", auth=AuthSettings(**jwks)).auth.jwks_url

@@ -6,6 +6,12 @@ import unicodedata
 from typing import Literal
 from urllib.parse import quote
 
+# Types a browser may show inline without running anything in the store's origin. Anything
+# script-capable (HTML, SVG, XML, JavaScript, and types we do not know) is always an attachment.
+_INLINE_SAFE_PREFIXES = ("image/", "video/", "audio/")
+_INLINE_SAFE_TYPES = frozenset({"application/pdf", "text/plain", "text/csv"})
+_INLINE_UNSAFE_TYPES = frozenset({"image/svg+xml"})
+
 # RFC 5987 attr-char: what may stand unencoded in `filename*`.
 _ATTR_CHARS = "!#$&+-.^_`|~"
 
@@ -29,3 +35,11 @@ def content_disposition(
     visible = _visible(file_name) or "download"
     encoded = quote(visible, safe=_ATTR_CHARS)
     return f"{disposition}; filename=\"{ascii_fallback(visible)}\"; filename*=UTF-8''{encoded}"
+
+
+def inline_safe(content_type: str) -> bool:
+    """Whether a file of this type may be served `inline` (no active content)."""
+    essence = content_type.split(";", 1)[0].strip().lower()
+    if essence in _INLINE_UNSAFE_TYPES:
+        return False
+    return essence in _INLINE_SAFE_TYPES or essence.startswith(_INLINE_SAFE_PREFIXES)

@@ -62,7 +62,11 @@ async def download(
     settings: SettingsDep,
     disposition: Annotated[
         Literal["attachment", "inline"],
-        Query(description="`inline` lets a browser show the file instead of saving it."),
+        Query(
+            description="`inline` lets a browser show the file instead of saving it; only for "
+            "passive types (images but SVG, video, audio, PDF, plain text): others, such as "
+            "SVG and HTML, are always attachments."
+        ),
     ] = "attachment",
 ) -> DownloadOut:
     """A signed download URL (uploaded, processing or completed files only).

@@ -13,7 +13,7 @@ from s3upload.db.models import Upload
 from s3upload.db.records import conflict, settle, utcnow
 from s3upload.db.states import READABLE, Status, can_move
 from s3upload.errors import NotDownloadable
-from s3upload.files.disposition import content_disposition
+from s3upload.files.disposition import content_disposition, inline_safe
 from s3upload.files.pagination import decode_cursor, encode_cursor
 from s3upload.multipart import service as multipart
 from s3upload.store.client import ObjectStore
@@ -49,7 +49,13 @@ async def download_url(
     disposition: Literal["attachment", "inline"],
     expires_in: int,
 ) -> tuple[str, datetime]:
-    """A signed GET that names the file as it was uploaded; only for finished uploads."""
+    """A signed GET that names the file as it was uploaded; only for finished uploads.
+
+    `inline` is honoured only for passive types: SVG, HTML and other script-capable files
+    are always attachments, so they never run in the store's origin.
+    """
+    if disposition == "inline" and not inline_safe(upload.file_type):
+        disposition = "attachment"
     if upload.status not in READABLE:
         raise NotDownloadable(
             f"An upload that is '{upload.status}' has nothing to download.",
