@@ -10,7 +10,17 @@ STATE=$PWD/.local
 mkdir -p "$STATE"
 export RGW_DIR=$STATE/rgw RGW_PORT=${RGW_PORT:-7480}
 answering() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$RGW_PORT/" || true)" = 200 ]; }
-if ! { [ -f "$RGW_DIR/env" ] && answering; }; then
+# The RGW answering is the one this checkout started: its recorded radosgw runs and is the
+# process listening on the port (a stale env file beside another checkout's RGW is not ours).
+ours() {
+  local pid
+  [ -f "$RGW_DIR/env" ] && pid=$(cat "$RGW_DIR/pids/rgw.gw0.pid" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null && grep -q radosgw "/proc/$pid/cmdline" 2>/dev/null || return 1
+  if command -v ss >/dev/null; then
+    ss -Hltnp "sport = :$RGW_PORT" 2>/dev/null | grep -q "pid=$pid," || return 1
+  fi
+}
+if ! { ours && answering; }; then
   if answering; then
     echo "dev: port $RGW_PORT is taken by an S3 server this project did not start; set RGW_PORT" >&2
     exit 1
