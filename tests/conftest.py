@@ -10,6 +10,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -245,6 +246,27 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@asynccontextmanager
+async def events_wired(
+    services: Services, bucket_name: str
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """An app served on a real port, whose bucket's RGW notifications push to it."""
+    from tests.helpers import free_port, serving
+
+    port = free_port()
+    settings = make_settings(
+        services,
+        s3={"bucket": bucket_name},
+        events={"webhook_url": f"http://127.0.0.1:{port}/events/s3"},
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), serving(application, port) as base:
+        done = await bucket.setup(application.state.store, settings)
+        assert any(line.startswith("events -> arn:") for line in done), done
+        async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+            yield application, c
 
 
 TokenFactory = Callable[..., dict[str, str]]

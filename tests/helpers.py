@@ -100,3 +100,18 @@ async def serving(app: Any, port: int) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+async def wait_for_status(
+    client: httpx.AsyncClient, auth: dict[str, str], upload_id: str, want: str, seconds: float = 5
+) -> dict[str, Any]:
+    """The upload once it reaches `want` (events arrive on their own), or as it is after."""
+    import asyncio
+
+    got: dict[str, Any] = {}
+    for _ in range(int(seconds / 0.05)):
+        got = dict((await client.get(f"/files/{upload_id}", headers=auth)).json())
+        if got["status"] == want:
+            break
+        await asyncio.sleep(0.05)
+    return got

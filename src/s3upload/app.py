@@ -16,6 +16,7 @@ from s3upload import __version__
 from s3upload.auth.cache import VerifiedTokens
 from s3upload.auth.jwks import JwksCache
 from s3upload.auth.ratelimit import RateLimiter
+from s3upload.body_guard import BodyGuard
 from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
 from s3upload.db.writer import RecordWriter
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_router)
     app.include_router(health_router)
     install_demo(app)
+    # Innermost of the three: its refusals still get CORS headers and an access-log line.
+    app.add_middleware(BodyGuard, max_body=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from s3upload import errors
 from s3upload.errors import AppError, DatabaseUnavailable
@@ -72,9 +74,25 @@ _HTTP_ERRORS: dict[int, type[AppError]] = {
     403: errors.Forbidden,
     404: errors.NotFound,
     405: errors.MethodNotAllowed,
-    413: errors.RequestTooLarge,
+    413: errors.BodyTooLarge,
     415: errors.UnsupportedMediaType,
 }
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path accepts.
+
+    Starlette answers 405 from the first route whose path matches, naming only that route's
+    methods; a path served by several routes (`GET` and `DELETE /uploads/{id}`) takes them all.
+    """
+    path, root = request.scope["path"], request.scope.get("root_path", "")
+    path = path.removeprefix(root) if root and path.startswith(f"{root}/") else path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        template, route_methods = getattr(route, "path", None), getattr(route, "methods", None)
+        if template and route_methods and compile_path(template)[0].match(path):
+            methods.update(route_methods)
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -109,6 +127,8 @@ def install_error_handlers(app: FastAPI) -> None:
         known = _HTTP_ERRORS.get(exc.status_code)
         code = known.code if known else "http_error"
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(sa_exc.DBAPIError)

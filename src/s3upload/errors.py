@@ -151,8 +151,8 @@ class OverDailyQuota(TooLarge):
     code, doc = "over_daily_quota", "One file larger than the owner's whole daily quota."
 
 
-class RequestTooLarge(TooLarge):
-    code, doc = "request_too_large", "The request is larger than the server reads."
+class BodyTooLarge(TooLarge):
+    code, doc = "body_too_large", "A request body larger than `MAX_BODY_BYTES`."
 
 
 # 415: the type is not allowed.

@@ -84,6 +84,13 @@ class S3Settings(BaseModel):
         description="Checksums clients may declare; limit to MD5 on stores without "
         "flexible checksums (Ceph RGW before Reef).",
     )
+    object_acl: Literal["private", "none"] | None = Field(
+        default=None,
+        description="Canned ACL signed into every upload, so a client cannot send another: "
+        "`private`, or `none` for buckets with ACLs disabled. Default: `private` on custom "
+        "endpoints (RGW, MinIO honour an unsigned x-amz-acl), `none` on AWS (which refuses "
+        "unsigned x-amz-* headers, and whose buckets have ACLs disabled by default).",
+    )
     single_part_max: int = Field(default=5 * GiB, gt=0, le=5 * GiB)
     abort_incomplete_days: int = Field(
         default=2, ge=1, description="Lifecycle rule: abort unfinished multipart uploads after."
@@ -93,6 +100,13 @@ class S3Settings(BaseModel):
     def signing_endpoint(self) -> str | None:
         """The endpoint signed URLs point at."""
         return self.public_endpoint_url or self.endpoint_url
+
+    @property
+    def signed_acl(self) -> str | None:
+        """The `x-amz-acl` value signed into upload URLs, if any."""
+        if self.object_acl is not None:
+            return None if self.object_acl == "none" else self.object_acl
+        return "private" if self.endpoint_url else None
 
     @property
     def use_path_style(self) -> bool:
@@ -234,6 +248,12 @@ class Settings(BaseSettings):
         default=None,
         description="If set, GET /metrics needs `Authorization: Bearer <it>`; in production "
         "/metrics answers 404 until it is set.",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body the API reads (413 `body_too_large` beyond); bodies "
+        "are read only after the bearer token is verified.",
     )
     log_level: str = "INFO"
     cors_origins: list[str] = Field(default_factory=list)

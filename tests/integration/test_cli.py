@@ -147,7 +147,8 @@ def test_bucket_setup_then_doctor_is_healthy(env, monkeypatch):
     assert "events -> arn:" in setup.output
     doctor = runner.invoke(main, ["doctor"])
     assert doctor.exit_code == 0, doctor.output
-    assert [line.split()[0] for line in doctor.output.splitlines()] == ["ok"] * 4
+    assert [line.split()[0] for line in doctor.output.splitlines()] == ["ok"] * 5
+    assert "public ACLs: ignored (public access block)" in setup.output
 
 
 def test_doctor_on_bare_bucket_says_what_is_missing(env, monkeypatch, services):
@@ -162,6 +163,7 @@ def test_doctor_on_bare_bucket_says_what_is_missing(env, monkeypatch, services):
     assert "ok   bucket" in out
     assert "FAIL cors: the bucket has no CORS rules" in out
     assert "FAIL lifecycle" in out
+    assert "FAIL public-acls: public ACLs are not blocked" in out
     assert "FAIL events" in out
     assert "fix: run `s3upload bucket setup`" in out
 

@@ -10,15 +10,12 @@ import asyncio
 from datetime import timedelta
 from urllib.parse import quote
 
-import httpx
 import pytest
 
-from s3upload.app import create_app
 from s3upload.db.records import utcnow
 from s3upload.events.sweeper import sweep
-from s3upload.store import bucket
-from tests.conftest import make_settings
-from tests.helpers import create, free_port, put_bytes, put_parts, serving
+from tests.conftest import events_wired
+from tests.helpers import create, put_bytes, put_parts
 
 DATA = b"race body " * 300
 PART = 5 * 1024 * 1024
@@ -28,18 +25,8 @@ BIG = 2 * PART + 10  # over the tests' multipart threshold (8 MiB)
 @pytest.fixture(scope="module")
 async def pushed(services, migrated):
     """An app served on a real port, whose bucket's RGW notifications push to it."""
-    port = free_port()
-    settings = make_settings(
-        services,
-        s3={"bucket": "test-event-races"},
-        events={"webhook_url": f"http://127.0.0.1:{port}/events/s3"},
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app), serving(app, port) as base:
-        done = await bucket.setup(app.state.store, settings)
-        assert any(line.startswith("events -> arn:") for line in done), done
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            yield app, client
+    async with events_wired(services, "test-event-races") as wired:
+        yield wired
 
 
 async def _status(client, auth, upload_id, want, seconds=5.0):

@@ -8,9 +8,8 @@ import httpx
 import pytest
 
 from s3upload.app import create_app
-from s3upload.store import bucket
-from tests.conftest import BUCKET, EVENTS_SECRET, make_settings
-from tests.helpers import assert_error, create, free_port, put_bytes, serving
+from tests.conftest import BUCKET, EVENTS_SECRET, events_wired, make_settings
+from tests.helpers import assert_error, create, put_bytes
 
 DATA = b"event body " * 200
 SECRET = {"X-Events-Secret": EVENTS_SECRET}
@@ -32,19 +31,9 @@ async def send(client, *records, headers=SECRET):
 
 @pytest.fixture(scope="module")
 async def pushed(services, migrated):
-    """An app served on a real port, and a bucket whose RGW notifications push to it."""
-    port = free_port()
-    settings = make_settings(
-        services,
-        s3={"bucket": "test-events"},
-        events={"webhook_url": f"http://127.0.0.1:{port}/events/s3"},
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app), serving(app, port) as base:
-        done = await bucket.setup(app.state.store, settings)
-        assert any(line.startswith("events -> arn:") for line in done), done
-        async with httpx.AsyncClient(base_url=base) as client:
-            yield app, client
+    """An app served on a real port, whose bucket's RGW notifications push to it."""
+    async with events_wired(services, "test-events") as wired:
+        yield wired
 
 
 async def _status(client, auth, upload_id, want, seconds=5.0):

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import quote
 
 import pytest
 
-from tests.helpers import assert_error, create, put_bytes
+from tests.conftest import events_wired
+from tests.helpers import (
+    assert_error,
+    create,
+    free_port,
+    put_bytes,
+    serving,
+    wait_for_status,
+)
 
 MiB = 1024 * 1024
 
@@ -63,7 +72,13 @@ async def test_metadata_cannot_inject_headers(client, auth, metadata):
 async def test_signed_headers_carry_no_client_text_but_declared_fields(client, auth):
     up = await create(client, auth, fileName='x"; filename="evil.exe', metadata={"note": "ok"})
     headers = up["single"]["headers"]
-    assert set(headers) == {"Content-Type", "Content-Length", "x-amz-meta-note"}
+    assert set(headers) == {
+        "Content-Type",
+        "Content-Length",
+        "x-amz-meta-note",
+        "x-amz-acl",
+        "If-None-Match",
+    }
     assert "evil" not in up["key"].rsplit("/", 1)[0]
     assert '"' not in up["key"]
 
@@ -113,3 +128,159 @@ async def test_active_content_is_never_served_inline(client, auth, http, profile
     got = await http.get(link.json()["url"])
     assert got.status_code == 200
     assert got.headers["content-disposition"].startswith("attachment; ")
+
+
+# Integrity: no upload can change who reads its object, or swap it once verified.
+
+DATA = b"integrity " * 100
+
+
+def _anonymous_url(app, key: str) -> str:
+    return app.state.store.signer.object_url(key)
+
+
+async def test_a_put_cannot_make_its_object_public(client, app, auth, http):
+    """An extra `x-amz-acl: public-read` breaks the signature; the object stays private."""
+    up = await create(client, auth, fileSize=len(DATA))
+    headers = up["single"]["headers"]
+    assert headers["x-amz-acl"] == "private"
+    swapped = {**headers, "x-amz-acl": "public-read"}
+    resp = await http.put(up["single"]["url"], content=DATA, headers=swapped)
+    assert resp.status_code == 403, resp.text
+    doubled = [*headers.items(), ("x-amz-acl", "public-read")]
+    resp = await http.put(up["single"]["url"], content=DATA, headers=doubled)
+    assert resp.status_code == 403, resp.text
+    assert (await put_bytes(http, up, DATA)).status_code == 200
+    assert (await http.get(_anonymous_url(app, up["key"]))).status_code == 403
+
+
+async def test_the_bucket_refuses_public_acls_from_any_url(client, app, auth, http):
+    """Even a URL signed without the ACL (an old one, or another tool's) cannot go public:
+    `bucket setup` makes the store ignore public ACLs."""
+    up = await create(client, auth, fileSize=len(DATA))
+    store = app.state.store
+    headers = {"Content-Type": "image/png", "Content-Length": str(len(DATA))}
+    url = store.signer.presign(
+        up["key"], creds=await store.credentials(), method="PUT", headers=headers
+    )
+    resp = await http.put(url, content=DATA, headers={**headers, "x-amz-acl": "public-read"})
+    assert resp.status_code in (200, 403), resp.text  # stored (ACL ignored) or refused
+    assert (await http.get(_anonymous_url(app, up["key"]))).status_code in (403, 404)
+
+
+async def test_a_post_form_cannot_make_its_object_public(client, app, auth, http):
+    up = await create(client, auth, fileSize=len(DATA), method="POST")
+    fields = up["single"]["fields"]
+    assert fields["acl"] == "private"
+    files = {"file": ("blob", DATA, "image/png")}
+    forged = {**fields, "acl": "public-read"}
+    resp = await http.post(up["single"]["url"], data=forged, files=files)
+    assert resp.status_code == 403, resp.text
+    assert (await http.get(_anonymous_url(app, up["key"]))).status_code in (403, 404)
+
+
+async def test_a_verified_file_cannot_be_swapped_by_repeating_its_put(client, app, auth, http):
+    up = await create(client, auth, fileSize=len(DATA))
+    assert (await put_bytes(http, up, DATA)).status_code == 200
+    done = await client.post(f"/uploads/{up['id']}/complete", headers=auth)
+    assert done.json()["status"] == "uploaded"
+    other = b"X" * len(DATA)  # same length, other bytes
+    again = await http.put(up["single"]["url"], content=other, headers=up["single"]["headers"])
+    assert again.status_code == 412, again.text
+    without = {k: v for k, v in up["single"]["headers"].items() if k != "If-None-Match"}
+    resp = await http.put(up["single"]["url"], content=other, headers=without)
+    assert resp.status_code == 403, resp.text  # the condition is signed: it cannot be dropped
+    store = app.state.store
+    body = await (await store.client.get_object(Bucket=store.bucket, Key=up["key"]))["Body"].read()
+    assert body == DATA
+
+
+@pytest.fixture(scope="module")
+async def pushed(services, migrated):
+    async with events_wired(services, "test-security-events") as wired:
+        yield wired
+
+
+async def test_a_swapped_post_upload_fails_and_is_not_downloadable(pushed, auth, http):
+    """POST forms cannot be conditional: the store's event reveals the swap instead."""
+    _, client = pushed
+    up = await create(client, auth, fileSize=len(DATA), method="POST")
+    files = {"file": ("blob", DATA, "image/png")}
+    assert (
+        await http.post(up["single"]["url"], data=up["single"]["fields"], files=files)
+    ).is_success
+    got = await wait_for_status(client, auth, up["id"], "uploaded")
+    assert got["status"] == "uploaded"
+    other = {"file": ("blob", b"Y" * len(DATA), "image/png")}
+    resp = await http.post(up["single"]["url"], data=up["single"]["fields"], files=other)
+    assert resp.is_success, resp.text  # the store takes it; the service must notice
+    got = await wait_for_status(client, auth, up["id"], "failed")
+    assert got["status"] == "failed"
+    assert got["failureReason"].startswith("the object changed after verification")
+    link = await client.get(f"/files/{up['id']}/download", headers=auth)
+    assert_error(link, 409, "not_downloadable")
+
+
+# Bodies: bounded, and read only once the caller is known.
+
+
+async def _raw_request(base: str, head: str, body: bytes = b"") -> bytes:
+    """Send a request's head (and some body) over a socket; the first bytes of the answer."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(head.encode() + b"\r\n" + body)
+        await writer.drain()
+        async with asyncio.timeout(3):  # an answer that waits for the body never comes
+            return await reader.read(4096)
+    finally:
+        writer.close()
+
+
+@pytest.fixture(scope="module")
+async def served(app):
+    async with serving(app, free_port()) as base:
+        yield base
+
+
+async def test_no_body_is_read_before_the_token(served):
+    """A 100 MB body without a token is answered 401 before a byte of it is sent."""
+    head = (
+        "POST /uploads HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {100 * MiB}\r\n"
+    )
+    answer = await _raw_request(served, head)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b'"missing_token"' in answer
+
+
+async def test_an_oversized_body_is_refused_unread(served, auth):
+    head = (
+        f"POST /uploads HTTP/1.1\r\nHost: t\r\nAuthorization: {auth['Authorization']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {100 * MiB}\r\n"
+    )
+    answer = await _raw_request(served, head)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b'"body_too_large"' in answer
+
+
+async def test_a_chunked_body_is_cut_at_the_cap(client, auth):
+    async def chunks():
+        for _ in range(4):
+            yield b" " * MiB  # JSON whitespace: valid until the cap is passed
+
+    resp = await client.post(
+        "/uploads", content=chunks(), headers={**auth, "Content-Type": "application/json"}
+    )
+    assert_error(resp, 413, "body_too_large")
+
+
+async def test_bodies_under_the_cap_work_and_events_need_no_token(client, auth):
+    up = await create(client, auth, fileType="application/zip", fileSize=600 * MiB)
+    numbers = list(range(1, up["multipart"]["partCount"] + 1))
+    resp = await client.post(
+        f"/uploads/{up['id']}/parts", json={"partNumbers": numbers}, headers=auth
+    )
+    assert resp.status_code == 200, resp.text
+    event = await client.post("/events/s3", json={"Records": []})
+    assert event.status_code != 401  # its own secret guards it (403 without)

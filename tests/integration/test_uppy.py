@@ -143,7 +143,12 @@ async def test_single_put_when_size_is_known(client, auth, http):
     assert resp.status_code == 200, resp.text
     params = resp.json()
     assert params["method"] == "PUT"
-    assert params["headers"] == {"Content-Type": "image/png", "x-amz-meta-caption": "Hello"}
+    assert params["headers"] == {
+        "Content-Type": "image/png",
+        "x-amz-meta-caption": "Hello",
+        "x-amz-acl": "private",
+        "If-None-Match": "*",
+    }
     put = await http.put(params["url"], content=data, headers=params["headers"])
     assert put.status_code == 200, put.text
     assert put.headers.get("ETag")  # Uppy reads it; without it the upload hangs

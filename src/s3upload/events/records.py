@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db.models import Upload
 from s3upload.db.records import move
-from s3upload.db.states import READABLE, Status
+from s3upload.db.states import READABLE, Status, can_move
 from s3upload.errors import Conflict, Invalid, InvalidEvent
 from s3upload.metrics import EVENTS
 from s3upload.store.client import ObjectStore
@@ -69,6 +69,8 @@ async def _created(session: AsyncSession, store: ObjectStore, upload: Upload) ->
         except Invalid:
             pass  # verification failed and the record now says so
         return True
+    if upload.status in READABLE:
+        return await _check_unchanged(session, store, upload)
     if upload.status in _CLOSED and await store.head(upload.key) is not None:
         log.warning(
             "object arrived for a closed upload; removing it",
@@ -76,7 +78,20 @@ async def _created(session: AsyncSession, store: ObjectStore, upload: Upload) ->
         )
         await store.delete(upload.key)
         return True
-    return False  # already verified: a duplicate
+    return False
+
+
+async def _check_unchanged(session: AsyncSession, store: ObjectStore, upload: Upload) -> bool:
+    """A verified file written again (where the store cannot refuse it, as with POST forms):
+    the record no longer tells the truth, so the upload fails and is never downloaded."""
+    info = await store.head(upload.key)
+    if info is None or not upload.etag or info.etag == upload.etag:
+        return False  # a duplicate of the event that verified it, or gone (its removal decides)
+    reason = f"the object changed after verification (ETag {info.etag}, verified {upload.etag})"
+    log.warning("verified object changed", extra={"upload_id": str(upload.id)})
+    if not can_move(Status(upload.status), Status.FAILED):
+        return False  # completed is final; the change is logged for the operator
+    return await move(session, upload, upload.status, Status.FAILED, failure_reason=reason)
 
 
 async def _removed(session: AsyncSession, store: ObjectStore, upload: Upload) -> bool:

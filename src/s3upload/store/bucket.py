@@ -1,4 +1,4 @@
-"""Bucket set-up and diagnosis: CORS for browsers, the abort-incomplete lifecycle rule, events."""
+"""Bucket set-up and diagnosis: CORS, no public ACLs, abort-incomplete lifecycle, events."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ from s3upload.store.client import ObjectStore
 CORS_METHODS = ["PUT", "POST", "GET", "HEAD"]
 LIFECYCLE_ID = "s3upload-abort-incomplete-multipart"
 EVENTS = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+# No upload can make its object public: public ACLs are ignored (IgnorePublicAcls), whatever
+# a client sends. Other flags are left as the operator set them: BlockPublicAcls would be
+# stricter, but Ceph RGW (Pacific) then refuses every PUT, private ones included.
+IGNORE_PUBLIC_ACLS = "IgnorePublicAcls"
+# Stores without the public access block API (MinIO, R2) answer these; URLs the service signs
+# still bind the ACL (S3_OBJECT_ACL).
+_UNSUPPORTED = ("NotImplemented", "MethodNotAllowed", "NoSuchPublicAccessBlockConfiguration")
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,7 @@ async def setup(store: ObjectStore, settings: Settings) -> list[str]:
                 },
             )
             done.append(f"CORS for {', '.join(settings.cors_origins)}")
+        done.append(await _block_public_acls(store))
         days = settings.s3.abort_incomplete_days
         await client.put_bucket_lifecycle_configuration(
             Bucket=store.bucket,
@@ -90,6 +98,33 @@ async def setup(store: ObjectStore, settings: Settings) -> list[str]:
             target = (config.get("TopicConfigurations") or config["QueueConfigurations"])[0]
             done.append(f"events -> {target.get('TopicArn') or target.get('QueueArn')}")
     return done
+
+
+async def _block_public_acls(store: ObjectStore) -> str:
+    """Make public ACLs ineffective on the bucket, where the store supports it."""
+    try:
+        config: Any = {**await _public_access_block(store), IGNORE_PUBLIC_ACLS: True}
+        await store.client.put_public_access_block(
+            Bucket=store.bucket, PublicAccessBlockConfiguration=config
+        )
+    except bc.ClientError as exc:
+        if _code(exc) not in _UNSUPPORTED:
+            raise
+        return "public ACLs: this store has no public access block; rely on signed ACLs"
+    return "public ACLs: ignored (public access block)"
+
+
+async def _public_access_block(store: ObjectStore) -> dict[str, bool]:
+    """The bucket's public access block, all four flags (off where none is set)."""
+    flags = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    try:
+        resp = await store.client.get_public_access_block(Bucket=store.bucket)
+        config = resp.get("PublicAccessBlockConfiguration", {})
+    except bc.ClientError as exc:
+        if _code(exc) != "NoSuchPublicAccessBlockConfiguration":
+            raise
+        config = {}
+    return {flag: bool(config.get(flag)) for flag in flags}
 
 
 async def _notification_config(store: ObjectStore, settings: Settings) -> dict[str, Any]:
@@ -131,6 +166,7 @@ async def diagnose(store: ObjectStore, settings: Settings) -> list[Check]:
     checks = [Check("bucket", True, f"{store.bucket} answers with these credentials")]
     checks.append(await _check_cors(store, settings, fix))
     checks.append(await _check_lifecycle(store, fix))
+    checks.append(await _check_public_acls(store, fix))
     checks.append(await _check_events(store, settings, fix))
     return checks
 
@@ -174,6 +210,26 @@ async def _check_lifecycle(store: ObjectStore, fix: str) -> Check:
     if any(r.get("Status") == "Enabled" and "AbortIncompleteMultipartUpload" in r for r in rules):
         return Check("lifecycle", True, "incomplete multipart uploads are aborted")
     return Check("lifecycle", False, "abandoned multipart parts are kept (and billed) forever", fix)
+
+
+async def _check_public_acls(store: ObjectStore, fix: str) -> Check:
+    try:
+        config = await _public_access_block(store)
+    except bc.ClientError as exc:
+        if _code(exc) not in _UNSUPPORTED:
+            raise
+        return Check(
+            "public-acls", True, "no public access block on this store; rely on signed ACLs"
+        )
+    if config[IGNORE_PUBLIC_ACLS]:
+        return Check("public-acls", True, "public ACLs are ignored")
+    return Check(
+        "public-acls",
+        False,
+        "public ACLs are not blocked: an object made public by hand (or by a URL signed "
+        "elsewhere) answers anonymous GETs",
+        fix,
+    )
 
 
 async def _check_events(store: ObjectStore, settings: Settings, fix: str) -> Check:

@@ -26,9 +26,14 @@ def sign_single(
 ) -> SingleTarget:
     """A signed PUT URL or POST form for a pending single-part upload."""
     expires_in = url_lifetime(upload, profile, now)
+    # Signed, so the object stays private whatever the client adds: a different `x-amz-acl`
+    # breaks the signature (RGW and MinIO would otherwise honour an unsigned one).
+    acl = store.settings.signed_acl
     meta = {f"x-amz-meta-{k}": v for k, v in upload.metadata_.items()}
     if upload.method == "POST":
         fields = {"Content-Type": upload.file_type, **meta}
+        if acl:
+            fields["acl"] = acl
         if profile.cache_control:
             fields["Cache-Control"] = profile.cache_control
         # An undeclared size is bounded by the profile's maximum, enforced by the store.
@@ -51,10 +56,15 @@ def sign_single(
     headers = {
         "Content-Type": upload.file_type,
         "Content-Length": str(upload.file_size),
+        # Write once: repeating this PUT after the object exists (to swap a verified file
+        # for other bytes) is refused by the store with 412.
+        "If-None-Match": "*",
         **meta,
     }
     if profile.cache_control:
         headers["Cache-Control"] = profile.cache_control
+    if acl:
+        headers["x-amz-acl"] = acl
     if upload.checksum_algorithm and upload.checksum_value:
         name, value = checksum_header(upload.checksum_algorithm, upload.checksum_value)
         headers[name] = value

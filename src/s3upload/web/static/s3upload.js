@@ -379,6 +379,13 @@ export class Upload extends EventTarget {
       } catch (err) {
         this.partLoaded.set(1, 0);
         this.#progress();
+        if (err.status === 412 && target.method === "PUT") {
+          // The URL is write-once and the object is there: an earlier attempt whose answer
+          // was lost. Completing verifies that it holds this file.
+          this.baseLoaded = file.size;
+          this.#progress();
+          return;
+        }
         if (err.code === "request_expired" && resigned++ < 3) {
           ({ target, receivedAt } = await this.#freshSingle(signal));
           continue;
