@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 
 
 def _has_nul(value: Any) -> bool:
@@ -16,6 +17,41 @@ def _has_nul(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return any(_has_nul(v) for v in value)
     return False
+
+
+# Patterns for the OpenAPI document, so it says what validation refuses. JSON Schema patterns
+# search rather than match, and a `$` may be read as "before a final newline": each pattern
+# is paired with a length or with `not` so that no trailing character slips through.
+BASE64_CHAR = "[A-Za-z0-9+/]"
+CONTROL_CHARS = "[\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]"
+"""Characters refused in names: C0 and C1 controls and bidirectional overrides."""
+SPACE_CHARS = (
+    "\\t-\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+"""What `str.strip()` removes, as the body of a character class."""
+
+
+def base64_of(size: int) -> JsonDict:
+    """The JSON schema of standard base64 (padded) of exactly `size` bytes."""
+    length = 4 * ((size + 2) // 3)
+    pad = (3 - size % 3) % 3
+    return {
+        "type": "string",
+        "minLength": length,
+        "maxLength": length,
+        "pattern": f"^{BASE64_CHAR}{{{length - pad}}}{'=' * pad}$",
+    }
+
+
+def name_schema(max_length: int) -> JsonDict:
+    """A name that is not blank and holds no control characters (checked after trimming)."""
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max_length,
+        "pattern": f"[^{SPACE_CHARS}]",
+        "not": {"pattern": CONTROL_CHARS},
+    }
 
 
 class Camel(BaseModel):

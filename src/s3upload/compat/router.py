@@ -37,13 +37,23 @@ from s3upload.multipart.schemas import PartRef
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads import service
-from s3upload.uploads.schemas import UploadFields
+from s3upload.uploads.schemas import (
+    FILE_NAME_MAX,
+    FILE_NAME_SCHEMA,
+    FILE_TYPE_MAX,
+    FILE_TYPE_PATTERN,
+    UploadFields,
+)
 
 router = APIRouter(prefix="/s3", tags=["uppy"])
 
 # Uppy copies every file.meta field into `metadata`; these repeat what the record holds.
 _UPPY_OWN_META = {"name", "type", "relativepath", "size", "profile"}
 _METADATA_PARAM = re.compile(r"^metadata\[(.+)\]$")
+# The HTTP server refuses a request line over 64 KiB before the app sees it (in plain text).
+# Percent-encoded, a character takes up to 12 bytes: 4,096 of them and a 1,024-character key
+# stay under that. About 800 part numbers a batch; Uppy asks for a few at a time.
+BATCH_QUERY_MAX = 4_096
 
 
 def _fields(
@@ -86,8 +96,22 @@ async def params(
     store: Store,
     settings: SettingsDep,
     user: CreateLimited,
-    filename: Annotated[str, Query(max_length=1024)],
-    type: Annotated[str, Query(max_length=255)],
+    filename: Annotated[
+        str,
+        Query(
+            max_length=FILE_NAME_MAX,
+            description="Original name: not blank, no control characters.",
+            json_schema_extra=FILE_NAME_SCHEMA,
+        ),
+    ],
+    type: Annotated[
+        str,
+        Query(
+            max_length=FILE_TYPE_MAX,
+            description="MIME type, e.g. `image/png`.",
+            json_schema_extra={"pattern": FILE_TYPE_PATTERN},
+        ),
+    ],
     size: Annotated[int | None, Query(gt=0, description="Optional: binds the exact size.")] = None,
 ) -> UppyParams:
     """Single-part upload for Uppy.
@@ -172,7 +196,15 @@ async def sign_batch(
     store: Store,
     settings: SettingsDep,
     limited: SignLimited,
-    partNumbers: Annotated[str, Query(max_length=60_000, pattern=r"^\d+(,\d+)*$")],
+    partNumbers: Annotated[
+        str,
+        Query(
+            max_length=BATCH_QUERY_MAX,
+            pattern=r"^[0-9]+(,[0-9]+)*$",
+            description="Comma-separated part numbers (up to 4,096 characters).",
+            json_schema_extra={"not": {"pattern": "\n"}},
+        ),
+    ],
 ) -> UppyBatch:
     """Signed URLs for several parts (`partNumbers=1,2,3`)."""
     numbers = [int(n) for n in partNumbers.split(",")]

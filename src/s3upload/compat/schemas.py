@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from s3upload.uploads.schemas import METADATA_SCHEMA, FileName, FileType
+
 
 class UppyBody(BaseModel):
     """Uppy may add fields in later versions; unknown ones are ignored here."""
@@ -14,9 +16,16 @@ class UppyBody(BaseModel):
 class UppyCreate(UppyBody):
     """Body of `POST /s3/multipart`."""
 
-    filename: str = Field(max_length=1024)
-    type: str = Field(max_length=255)
-    metadata: dict[str, str] = Field(default_factory=dict, max_length=64)
+    filename: FileName
+    type: FileType
+    metadata: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=64,
+        description="Uppy's file meta: `name`, `type`, `size` and `relativePath` repeat what is "
+        "known; `profile` picks the profile; the rest is stored as object metadata.",
+        # Uppy's own keys do not count against the service's 32.
+        json_schema_extra={**METADATA_SCHEMA, "maxProperties": 32},
+    )
     size: int | None = Field(default=None, strict=True, gt=0, description="Optional; see docs.")
 
 

@@ -20,6 +20,9 @@ from s3upload.wire import Camel
 
 router = APIRouter(tags=["files"])
 
+# An issued cursor is unpadded base64url of `["<created_at>", "<id>"]`: about 104 characters.
+CURSOR_MAX = 128
+
 
 class DownloadOut(Camel):
     """A signed GET for the object, named as it was uploaded."""
@@ -35,7 +38,14 @@ async def list_files(
     status: Annotated[Status | None, Query(description="Only uploads in this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
     cursor: Annotated[
-        str | None, Query(max_length=512, description="`nextCursor` of the previous page.")
+        str | None,
+        Query(
+            max_length=CURSOR_MAX,
+            pattern=r"^[A-Za-z0-9_-]*$",
+            description="`nextCursor` of the previous page, as it was given (opaque; a cursor "
+            "the service did not issue answers `400 invalid_cursor`).",
+            json_schema_extra={"not": {"pattern": "\n"}},
+        ),
     ] = None,
 ) -> UploadPage:
     """The caller's uploads, newest first, a page at a time."""

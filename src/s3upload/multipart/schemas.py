@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
-from s3upload.wire import Camel, RequestBody
+from s3upload.wire import Camel, RequestBody, base64_of
+
+MAX_PARTS = 10_000
+PART_NUMBER_SCHEMA: JsonDict = {"type": "integer", "minimum": 1, "maximum": MAX_PARTS}
 
 
 class PartTarget(Camel):
@@ -36,12 +40,27 @@ class UploadedPart(Camel):
 class PartsRequest(RequestBody):
     """Body of `POST /uploads/{id}/parts`."""
 
-    part_numbers: list[int] = Field(min_length=1, max_length=10_000)
+    part_numbers: list[int] = Field(
+        min_length=1,
+        max_length=MAX_PARTS,
+        description="Part numbers of the upload's plan (1 to its `partCount`).",
+        json_schema_extra={"items": PART_NUMBER_SCHEMA},
+    )
     md5s: dict[int, str] | None = Field(
         default=None,
-        max_length=10_000,
-        description="Optional base64 MD5 per part number, signed into that part's URL so the "
-        "store refuses corrupted bytes.",
+        alias="md5s",
+        title="Md5s",
+        max_length=MAX_PARTS,
+        description="Optional base64 MD5 per part number (each one of `partNumbers`), signed "
+        "into that part's URL so the store refuses corrupted bytes.",
+        json_schema_extra={
+            "propertyNames": {
+                "minLength": 1,
+                "maxLength": 5,
+                "pattern": "^([1-9][0-9]{0,3}|10000)$",
+            },
+            "additionalProperties": base64_of(16),
+        },
     )
 
 
@@ -56,7 +75,7 @@ class PartRef(RequestBody):
     """A part named by number and ETag."""
 
     part_number: int = Field(ge=1, le=10_000)
-    etag: str = Field(min_length=1, max_length=128)
+    etag: str = Field(min_length=1, max_length=128, json_schema_extra={"not": {"pattern": r"\x00"}})
 
 
 class CompleteRequest(RequestBody):

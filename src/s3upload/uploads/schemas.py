@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.config import JsonDict
 
 from s3upload.db.models import Upload
 from s3upload.db.states import Status
 from s3upload.multipart.schemas import MultipartOut, UploadedPart
-from s3upload.policy import MIME_RE, clean_file_name
+from s3upload.policy import DIGEST_BYTES, MIME_RE, clean_file_name
 from s3upload.settings import CHECKSUM_ALGORITHMS
-from s3upload.wire import Camel, RequestBody
+from s3upload.wire import Camel, RequestBody, base64_of, name_schema
 
 ChecksumAlgorithm = Literal["MD5", "SHA256", "SHA1", "CRC32", "CRC32C"]
 assert set(ChecksumAlgorithm.__args__) == set(CHECKSUM_ALGORITHMS)  # type: ignore[attr-defined]
@@ -22,48 +24,105 @@ assert set(ChecksumAlgorithm.__args__) == set(CHECKSUM_ALGORITHMS)  # type: igno
 class Checksum(Camel):
     """A checksum of the whole file, base64 of the raw digest."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"properties": {"algorithm": {"const": name}, "value": base64_of(size)}}
+                for name, size in DIGEST_BYTES.items()
+            ]
+        }
+    )
+
     algorithm: ChecksumAlgorithm
-    value: str = Field(min_length=4, max_length=128)
+    value: str = Field(
+        min_length=4,
+        max_length=128,
+        description="Standard base64 (padded) of the digest: 16 bytes for MD5, 32 for SHA256, "
+        "20 for SHA1, 4 for CRC32 and CRC32C.",
+    )
+
+
+# A content type becomes a header: no control character but tab, even around it.
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+NO_NUL: JsonDict = {"not": {"pattern": r"\x00"}}
 
 
 def _mime(value: str) -> str:
+    if _HEADER_CONTROL.search(value):
+        raise ValueError("must not contain control characters")
     value = value.strip()
     if not MIME_RE.match(value):
         raise ValueError("must be a MIME type such as 'image/png'")
     return value
 
 
+FILE_NAME_MAX = 255
+FILE_NAME_SCHEMA = name_schema(FILE_NAME_MAX)
+# A MIME type, with the spaces around it that validation trims.
+FILE_TYPE_PATTERN = r"^\s*" + MIME_RE.pattern.removeprefix("^").removesuffix("$") + r"\s*$"
+FILE_TYPE_MAX = 255
+
 FileName = Annotated[
     str,
     Field(
-        max_length=1024,
-        description="Original name, 1-255 characters after trimming, no control characters.",
+        max_length=FILE_NAME_MAX,
+        description="Original name, 1-255 characters, not blank, no control characters "
+        "(leading and trailing spaces are trimmed).",
         examples=["holiday.mp4"],
+        json_schema_extra=FILE_NAME_SCHEMA,
     ),
     AfterValidator(clean_file_name),
 ]
 FileType = Annotated[
     str,
-    Field(max_length=255, description="MIME type, e.g. `image/png`.", examples=["video/mp4"]),
+    Field(
+        max_length=FILE_TYPE_MAX,
+        description="MIME type, e.g. `image/png`.",
+        examples=["video/mp4"],
+        json_schema_extra={
+            "pattern": FILE_TYPE_PATTERN,
+            "not": {"pattern": _HEADER_CONTROL.pattern},
+        },
+    ),
     AfterValidator(_mime),
 ]
+
+
+MAX_FILE_SIZE = 5 * 1024**4  # S3's largest object: larger answers 413, as a profile's limit does
+META_KEY_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+METADATA_SCHEMA: JsonDict = {
+    "propertyNames": {"minLength": 1, "maxLength": 64, "pattern": META_KEY_PATTERN},
+    "additionalProperties": {"type": "string", "not": {"pattern": "[^\\x20-\\x7e]"}},
+}
 
 
 class UploadFields(RequestBody):
     """What a client wants to upload; the size may be unknown (Uppy's routes)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            # Checksums are signed into PUT uploads only.
+            "if": {"required": ["method"], "properties": {"method": {"const": "POST"}}},
+            "then": {"properties": {"checksum": {"type": "null"}}},
+        }
+    )
+
     file_name: FileName
     file_type: FileType
-    file_size: int | None = Field(default=None, strict=True, gt=0)
+    file_size: int | None = Field(
+        default=None, strict=True, gt=0, json_schema_extra={"maximum": MAX_FILE_SIZE}
+    )
     method: Literal["PUT", "POST"] = Field(
         default="PUT",
         description="Single-part only: PUT with signed headers, or an HTML-form POST with a "
-        "policy. Ignored for multipart uploads.",
+        "policy. Ignored for multipart uploads. A checksum needs PUT.",
     )
     metadata: dict[str, str] = Field(
         default_factory=dict,
         max_length=32,
-        description="Stored as `x-amz-meta-*`; printable ASCII, 2 KB in all.",
+        description="Stored as `x-amz-meta-*`: keys of 1-64 letters, digits, `-` or `_` (stored "
+        "lower-case), values of printable ASCII, 2 KB in all.",
+        json_schema_extra=METADATA_SCHEMA,
     )
     profile: str = Field(default="default", max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     checksum: Checksum | None = None
@@ -72,17 +131,56 @@ class UploadFields(RequestBody):
 class CreateUpload(UploadFields):
     """Body of `POST /uploads` and `POST /presigned-url`."""
 
-    file_size: int = Field(strict=True, gt=0, description="Size in bytes.", examples=[7340032])
+    file_size: int = Field(
+        strict=True,
+        gt=0,
+        description="Size in bytes.",
+        examples=[7340032],
+        json_schema_extra={"maximum": MAX_FILE_SIZE},
+    )
+
+
+SETTABLE_STATUSES = [Status.UPLOADED, Status.PROCESSING, Status.COMPLETED, Status.FAILED]
 
 
 class StatusUpdate(RequestBody):
     """Body of `PUT /file-status`: exactly one of `id` or `key`, and the wanted status."""
 
-    id: uuid.UUID | None = None
-    key: str | None = Field(default=None, max_length=1024)
-    status: Status
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["id"],
+                    "properties": {"id": {"type": "string"}, "key": {"type": "null"}},
+                },
+                {
+                    "required": ["key"],
+                    "properties": {"key": {"type": "string"}, "id": {"type": "null"}},
+                },
+            ]
+        }
+    )
+
+    id: uuid.UUID | None = Field(default=None, description="The upload's id, or give `key`.")
+    key: str | None = Field(
+        default=None, max_length=1024, description="Or the upload's key.", json_schema_extra=NO_NUL
+    )
+    status: Annotated[
+        Status,
+        WithJsonSchema(
+            {
+                "type": "string",
+                "enum": [s.value for s in SETTABLE_STATUSES],
+                "description": "`uploaded` (the owner; verified in the store first), or, for the "
+                "`processor` role, `processing`, `completed` or `failed`.",
+            }
+        ),
+    ]
     reason: str | None = Field(
-        default=None, max_length=1000, description="Why, when setting `failed`."
+        default=None,
+        max_length=1000,
+        description="Why, when setting `failed`.",
+        json_schema_extra=NO_NUL,
     )
 
     @model_validator(mode="after")
