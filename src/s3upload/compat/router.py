@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.access.deps import UppyCancellable, UppyCompletable, UppyReadable, UppySignable
 from s3upload.auth.ratelimit import CreateLimited, SignLimited
@@ -41,6 +42,7 @@ from s3upload.uploads.schemas import (
     FILE_NAME_MAX,
     FILE_NAME_SCHEMA,
     FILE_TYPE_MAX,
+    FILE_TYPE_NOT,
     FILE_TYPE_PATTERN,
     UploadFields,
 )
@@ -109,7 +111,7 @@ async def params(
         Query(
             max_length=FILE_TYPE_MAX,
             description="MIME type, e.g. `image/png`.",
-            json_schema_extra={"pattern": FILE_TYPE_PATTERN},
+            json_schema_extra={"pattern": FILE_TYPE_PATTERN, "not": FILE_TYPE_NOT},
         ),
     ],
     size: Annotated[int | None, Query(gt=0, description="Optional: binds the exact size.")] = None,
@@ -172,11 +174,15 @@ async def create_multipart(
 
 
 async def _sign(
-    upload: Upload, store: ObjectStore, settings: Settings, numbers: list[int]
+    upload: Upload,
+    session: AsyncSession,
+    store: ObjectStore,
+    settings: Settings,
+    numbers: list[int],
 ) -> tuple[list[tuple[int, str, dict[str, str]]], int]:
     """(part number, URL, headers a browser may set) for each part, and the URLs' lifetime."""
     parts, expires_at = await multipart.sign_part_urls(
-        upload, store=store, settings=settings, numbers=numbers
+        upload, session=session, store=store, settings=settings, numbers=numbers
     )
     # Browsers set Content-Length themselves and refuse a script that tries to.
     out = [
@@ -189,10 +195,11 @@ async def _sign(
 @router.get(
     "/multipart/{uploadId}/batch",
     response_model=UppyBatch,
-    responses=responses(401, 404, 409, 422),
+    responses=responses(401, 404, 409, 413, 422, 429),
 )
 async def sign_batch(
     upload: UppySignable,
+    session: SessionDep,
     store: Store,
     settings: SettingsDep,
     limited: SignLimited,
@@ -210,7 +217,7 @@ async def sign_batch(
     numbers = [int(n) for n in partNumbers.split(",")]
     if len(numbers) > 10_000:
         raise InvalidPartNumber("At most 10,000 part numbers at once.")
-    signed, _ = await _sign(upload, store, settings, numbers)
+    signed, _ = await _sign(upload, session, store, settings, numbers)
     return UppyBatch(
         presignedUrls={str(n): url for n, url, _ in signed},
         headers={str(n): h for n, _, h in signed if h},
@@ -220,17 +227,18 @@ async def sign_batch(
 @router.get(
     "/multipart/{uploadId}/{partNumber}",
     response_model=UppySignedPart,
-    responses=responses(401, 404, 409, 422),
+    responses=responses(401, 404, 409, 413, 422, 429),
 )
 async def sign_part(
     upload: UppySignable,
+    session: SessionDep,
     store: Store,
     settings: SettingsDep,
     limited: SignLimited,
     partNumber: int,
 ) -> UppySignedPart:
     """A signed URL for one part."""
-    signed, expires = await _sign(upload, store, settings, [partNumber])
+    signed, expires = await _sign(upload, session, store, settings, [partNumber])
     _, url, headers = signed[0]
     return UppySignedPart(url=url, expires=expires, headers=headers)
 

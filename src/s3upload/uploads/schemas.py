@@ -44,6 +44,7 @@ class Checksum(Camel):
 
 # A content type becomes a header: no control character but tab, even around it.
 _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+FILE_TYPE_NOT: JsonDict = {"pattern": _HEADER_CONTROL.pattern}
 NO_NUL: JsonDict = {"not": {"pattern": r"\x00"}}
 
 
@@ -81,7 +82,7 @@ FileType = Annotated[
         examples=["video/mp4"],
         json_schema_extra={
             "pattern": FILE_TYPE_PATTERN,
-            "not": {"pattern": _HEADER_CONTROL.pattern},
+            "not": FILE_TYPE_NOT,
         },
     ),
     AfterValidator(_mime),
