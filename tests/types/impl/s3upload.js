@@ -1,0 +1,1 @@
+../../../src/s3upload/web/static/s3upload.js
