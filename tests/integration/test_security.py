@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import re
+import uuid
 from urllib.parse import quote
 
+import httpx
 import pytest
 
-from tests.conftest import events_wired
+from s3upload.app import create_app
+from tests.conftest import events_wired, make_settings
 from tests.helpers import (
     assert_error,
     create,
@@ -284,3 +289,101 @@ async def test_bodies_under_the_cap_work_and_events_need_no_token(client, auth):
     assert resp.status_code == 200, resp.text
     event = await client.post("/events/s3", json={"Records": []})
     assert event.status_code != 401  # its own secret guards it (403 without)
+
+
+# The daily byte quota holds for uploads that declare no size (Uppy's).
+
+
+@pytest.fixture
+async def quota_client(services, app):
+    """The app with a 1,000-byte daily quota."""
+    application = create_app(make_settings(services, limits={"bytes_per_day": 1000}))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            yield c
+
+
+def _policy_cap(fields: dict) -> int:
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    (rule,) = [
+        c for c in policy["conditions"] if isinstance(c, list) and c[0] == "content-length-range"
+    ]
+    return int(rule[2])
+
+
+async def _sizeless_post(client, auth, http, size: int) -> tuple[dict, int]:
+    params = await client.get(
+        "/s3/params", params={"filename": "a.bin", "type": "application/octet-stream"}, headers=auth
+    )
+    assert params.status_code == 200, params.text
+    target = params.json()
+    assert target["method"] == "POST"
+    files = {"file": ("a.bin", b"q" * size, "application/octet-stream")}
+    sent = await http.post(target["url"], data=target["fields"], files=files)
+    return target, sent.status_code
+
+
+async def test_sizeless_uploads_are_capped_and_charged(quota_client, auth_for, http):
+    client, auth = quota_client, auth_for(f"quota-{uuid.uuid4()}")
+    target, status = await _sizeless_post(client, auth, http, 5 * MiB)
+    assert _policy_cap(target["fields"]) == 1000  # the day's quota, not the profile's 5 TiB
+    assert status >= 400  # the store refuses what the policy does not allow
+    target, status = await _sizeless_post(client, auth, http, 600)
+    assert status < 300
+    done = await client.put(
+        "/file-status", json={"key": target["fields"]["key"], "status": "uploaded"}, headers=auth
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["fileSize"] == 600  # charged now, as the store holds it
+    target, status = await _sizeless_post(client, auth, http, 500)
+    assert _policy_cap(target["fields"]) == 400
+    assert status >= 400
+    target, status = await _sizeless_post(client, auth, http, 400)
+    assert status < 300
+    key = target["fields"]["key"]
+    done = await client.put("/file-status", json={"key": key, "status": "uploaded"}, headers=auth)
+    assert done.json()["status"] == "uploaded"
+    over = await client.get(
+        "/s3/params", params={"filename": "a.bin", "type": "application/octet-stream"}, headers=auth
+    )
+    assert_error(over, 429, "quota_exceeded")
+
+
+async def _uppy_multipart(client, auth) -> tuple[str, str]:
+    created = await client.post(
+        "/s3/multipart",
+        headers=auth,
+        json={"filename": "big.bin", "type": "application/octet-stream", "metadata": {}},
+    )
+    assert created.status_code == 200, created.text
+    return created.json()["uploadId"], created.json()["key"]
+
+
+async def test_sizeless_multipart_stops_at_the_quota(quota_client, auth_for, http):
+    client, auth = quota_client, auth_for(f"quota-{uuid.uuid4()}")
+    upload_id, key = await _uppy_multipart(client, auth)
+    q = f"key={quote(key, safe='')}"
+    part = await client.get(f"/s3/multipart/{upload_id}/1?{q}", headers=auth)
+    assert part.status_code == 200, part.text
+    put = await http.put(part.json()["url"], content=b"p" * (5 * MiB))
+    assert put.status_code == 200
+    more = await client.get(f"/s3/multipart/{upload_id}/2?{q}", headers=auth)
+    assert_error(more, 413, "file_too_large")  # its parts already hold its 1,000-byte limit
+    done = await client.post(
+        f"/s3/multipart/{upload_id}/complete?{q}",
+        headers=auth,
+        json={"parts": [{"PartNumber": 1, "ETag": put.headers["ETag"]}]},
+    )
+    assert_error(done, 413, "file_too_large")
+    record = await client.get(f"/files/{upload_id}", headers=auth)
+    assert record.json()["status"] == "failed"
+
+
+async def test_no_parts_are_signed_once_the_day_is_spent(quota_client, auth_for):
+    client, auth = quota_client, auth_for(f"quota-{uuid.uuid4()}")
+    upload_id, key = await _uppy_multipart(client, auth)
+    spend = {"fileName": "a.bin", "fileType": "application/octet-stream", "fileSize": 1000}
+    assert (await client.post("/uploads", json=spend, headers=auth)).status_code == 201
+    part = await client.get(f"/s3/multipart/{upload_id}/1?key={quote(key, safe='')}", headers=auth)
+    assert_error(part, 429, "quota_exceeded")

@@ -1,10 +1,15 @@
-"""Per-owner quotas: uploads pending at once, and bytes declared per rolling 24 hours."""
+"""Per-owner quotas: uploads pending at once, and bytes per rolling 24 hours.
+
+Bytes count when they are declared (at create) or, for an upload that declared no size, when
+the store has verified what it holds; such an upload is also capped at what is left.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -19,8 +24,10 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.dml import Insert
 
 from s3upload.db.models import Upload, UploadUsage
 from s3upload.db.states import Status
@@ -88,6 +95,28 @@ async def current_use(
     return pending, used
 
 
+async def remaining_bytes(
+    conn: AsyncConnection | AsyncSession, limits: LimitsSettings, owner: str, now: datetime
+) -> int | None:
+    """Bytes `owner` may still add today (None: no daily quota); 429 if none are left."""
+    if not limits.bytes_per_day:
+        return None
+    bind = conn if isinstance(conn, AsyncConnection) else await conn.connection()
+    _, used = await current_use(bind, limits.model_copy(update={"max_pending": 0}), {owner}, now)
+    left = limits.bytes_per_day - used[owner]
+    if left <= 0:
+        raise _over_bytes(limits, used[owner])
+    return left
+
+
+def _over_bytes(limits: LimitsSettings, used: int) -> QuotaExceeded:
+    return QuotaExceeded(
+        f"This upload would pass your quota of {limits.bytes_per_day} bytes a day.",
+        retry_after=3600,
+        details={"usedBytes": used, "bytesPerDay": limits.bytes_per_day, "retryAfter": 3600},
+    )
+
+
 def decide(
     limits: LimitsSettings,
     uploads: Sequence[Upload],
@@ -110,17 +139,37 @@ def decide(
                 },
             )
         elif limits.bytes_per_day and used[owner] + size > limits.bytes_per_day:
-            verdict = QuotaExceeded(
-                f"This upload would pass your quota of {limits.bytes_per_day} bytes a day.",
-                retry_after=3600,
-                details={
-                    "usedBytes": used[owner],
-                    "bytesPerDay": limits.bytes_per_day,
-                    "retryAfter": 3600,
-                },
-            )
+            verdict = _over_bytes(limits, used[owner])
         else:
             pending[owner] += 1
             used[owner] += size
         verdicts.append(verdict)
     return verdicts
+
+
+async def charge(
+    conn: AsyncConnection | AsyncSession, usage: Counter[tuple[str, datetime]]
+) -> None:
+    """Add bytes to owners' hourly usage rows ((owner, hour) -> bytes), in the caller's
+    transaction."""
+    if not usage:
+        return
+    bind = conn if isinstance(conn, AsyncConnection) else await conn.connection()
+    # Sorted, so concurrent writers lock usage rows in the same order (no deadlocks).
+    rows = [{"owner": o, "hour": h, "bytes": b} for (o, h), b in sorted(usage.items())]
+    await bind.execute(_ADD_USAGE[bind.dialect.name], rows)
+
+
+def _add_usage(dialect: Any) -> Insert:
+    """`INSERT … ON CONFLICT DO UPDATE` adding to an hour's bytes, in `dialect`'s words."""
+    stmt = dialect.insert(UploadUsage)
+    table = UploadUsage.__table__
+    upsert: Insert = stmt.on_conflict_do_update(
+        index_elements=[table.c.owner, table.c.hour],
+        set_={"bytes": table.c.bytes + stmt.excluded.bytes},
+    )
+    return upsert
+
+
+# Built once: the same statement object lets SQLAlchemy reuse its compiled form.
+_ADD_USAGE = {"postgresql": _add_usage(postgresql), "sqlite": _add_usage(sqlite)}

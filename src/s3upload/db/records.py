@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,18 +20,30 @@ def utcnow() -> datetime:
 
 
 async def move(
-    session: AsyncSession, upload: Upload, expected: str, new: Status, **values: Any
+    session: AsyncSession,
+    upload: Upload,
+    expected: str,
+    new: Status,
+    *,
+    then: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    **values: Any,
 ) -> bool:
-    """Compare-and-set the status, so concurrent completes and events cannot both win."""
+    """Compare-and-set the status, so concurrent completes and events cannot both win.
+
+    `then` runs in the same transaction, only for the winner (what the change costs).
+    """
     result = await session.execute(
         update(Upload)
         .where(Upload.id == upload.id, Upload.status == expected)
         .values(status=new, updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
+    moved = bool(getattr(result, "rowcount", 0))
+    if moved and then is not None:
+        await then(session)
     await session.commit()
     await session.refresh(upload)
-    return bool(getattr(result, "rowcount", 0))
+    return moved
 
 
 async def settle(

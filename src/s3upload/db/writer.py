@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Insert, insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from s3upload.db.models import Upload, UploadUsage
-from s3upload.db.quotas import current_use, decide, hour_of
+from s3upload.db.models import Upload
+from s3upload.db.quotas import charge, current_use, decide, hour_of
 from s3upload.errors import QuotaExceeded
 from s3upload.metrics import WRITE_BATCH
 from s3upload.settings import LimitsSettings
@@ -116,23 +115,4 @@ async def _count_usage(conn: AsyncConnection, uploads: Sequence[Upload]) -> None
     for upload in uploads:
         if upload.file_size:
             totals[upload.owner, hour_of(upload.created_at)] += upload.file_size
-    if not totals:
-        return
-    # Sorted, so concurrent writers lock usage rows in the same order (no deadlocks).
-    rows = [{"owner": o, "hour": h, "bytes": b} for (o, h), b in sorted(totals.items())]
-    await conn.execute(_ADD_USAGE[conn.dialect.name], rows)
-
-
-def _add_usage(dialect: Any) -> Insert:
-    """`INSERT … ON CONFLICT DO UPDATE` adding to an hour's bytes, in `dialect`'s words."""
-    stmt = dialect.insert(UploadUsage)
-    table = UploadUsage.__table__
-    upsert: Insert = stmt.on_conflict_do_update(
-        index_elements=[table.c.owner, table.c.hour],
-        set_={"bytes": table.c.bytes + stmt.excluded.bytes},
-    )
-    return upsert
-
-
-# Built once: the same statement object lets SQLAlchemy reuse its compiled form.
-_ADD_USAGE = {"postgresql": _add_usage(postgresql), "sqlite": _add_usage(sqlite)}
+    await charge(conn, totals)

@@ -22,7 +22,7 @@ from s3upload.db.states import Status
 from s3upload.metrics import SWEEPER
 from s3upload.settings import SweepSettings
 from s3upload.store.client import ObjectStore
-from s3upload.uploads.verify import mismatch
+from s3upload.uploads.verify import charge_verified, mismatch
 
 log = logging.getLogger("s3upload.sweeper")
 
@@ -85,11 +85,16 @@ async def _sweep_one(
                 await store.abort_multipart(upload.key, upload.store_upload_id)
             await store.delete(upload.key)
             values = {"failure_reason": reason}
-        await session.execute(
+        result = await session.execute(
             update(Upload)
             .where(Upload.id == upload.id, Upload.status == Status.PENDING)
             .values(status=action, updated_at=utcnow(), **values)
         )
+        size = values.get("file_size")
+        won = bool(getattr(result, "rowcount", 0))
+        if won and upload.file_size is None and isinstance(size, int):
+            # Bytes never declared count once the store holds them, as in verification.
+            await charge_verified(upload, size, utcnow())(session)
     return SweepAction(str(upload.id), upload.key, action, reason)
 
 

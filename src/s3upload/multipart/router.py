@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from s3upload.access.deps import SignableUpload
 from s3upload.auth.ratelimit import SignLimited
+from s3upload.db.session import SessionDep
 from s3upload.deps import SettingsDep, Store
 from s3upload.docs import responses
 from s3upload.multipart.schemas import PartsOut, PartsRequest
@@ -17,17 +18,23 @@ router = APIRouter(tags=["uploads"])
 @router.post(
     "/uploads/{id}/parts",
     response_model=PartsOut,
-    responses=responses(400, 401, 404, 409, 422, 429, 502, 503),
+    responses=responses(400, 401, 404, 409, 413, 422, 429, 502, 503),
 )
 async def sign_parts(
     body: PartsRequest,
     upload: SignableUpload,
     store: Store,
     settings: SettingsDep,
+    session: SessionDep,
     limited: SignLimited,
 ) -> PartsOut:
     """Signed URLs for any parts of a pending multipart upload (later batches, resume, retry)."""
     parts, expires_at = await sign_part_urls(
-        upload, store=store, settings=settings, numbers=body.part_numbers, md5s=body.md5s
+        upload,
+        session=session,
+        store=store,
+        settings=settings,
+        numbers=body.part_numbers,
+        md5s=body.md5s,
     )
     return PartsOut(parts=parts, expires_at=expires_at)

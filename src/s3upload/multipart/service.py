@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
+from s3upload.db.quotas import remaining_bytes
 from s3upload.db.records import conflict, move, utcnow
 from s3upload.db.states import Status
 from s3upload.errors import (
@@ -108,12 +109,16 @@ def sign_parts(
 async def sign_part_urls(
     upload: Upload,
     *,
+    session: AsyncSession,
     store: ObjectStore,
     settings: Settings,
     numbers: list[int],
     md5s: dict[int, str] | None = None,
 ) -> tuple[list[PartTarget], datetime]:
     """Fresh part URLs for a pending multipart upload, and when they expire."""
+    require_pending_multipart(upload)
+    if upload.file_size is None:
+        await _check_room(session=session, store=store, settings=settings, upload=upload)
     now = utcnow()
     profile = profile_of(upload, settings)
     parts = sign_parts(
@@ -126,6 +131,25 @@ async def sign_part_urls(
         now=now,
     )
     return parts, now + timedelta(seconds=url_lifetime(upload, profile, now))
+
+
+async def _check_room(
+    *, session: AsyncSession, store: ObjectStore, settings: Settings, upload: Upload
+) -> None:
+    """Parts of an upload that declared no size are bound to no length: sign no more once
+    its owner's day is spent (429) or its parts already hold its limit (413)."""
+    await remaining_bytes(session, settings.limits, upload.owner, utcnow())
+    try:
+        stored = await store.list_parts(upload.key, upload.store_upload_id or "")
+    except NoSuchUpload:
+        return  # assembled or aborted meanwhile: signing will not help, complete decides
+    total = sum(p.size for p in stored)
+    if total >= upload.size_limit:
+        raise TooLarge(
+            f"The parts already hold {total} bytes; this upload allows at most "
+            f"{upload.size_limit}. Complete it.",
+            details={"status": upload.status, "maxSize": upload.size_limit, "stored": total},
+        )
 
 
 async def uploaded_parts(upload: Upload, *, store: ObjectStore) -> list[UploadedPart] | None:

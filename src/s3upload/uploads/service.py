@@ -12,7 +12,7 @@ from s3upload import policy
 from s3upload.access.rules import Action
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
-from s3upload.db.quotas import check_size
+from s3upload.db.quotas import check_size, remaining_bytes
 from s3upload.db.records import conflict, settle, utcnow
 from s3upload.db.states import PROCESSOR_STATUSES, Status, can_move
 from s3upload.db.writer import RecordWriter
@@ -85,6 +85,13 @@ async def create_upload(
 
     check_size(settings.limits, size)
     now = utcnow()
+    size_limit = min(profile.max_size, single_max if strategy == "single" else MAX_OBJECT)
+    if size is None:
+        # Nothing declared to count now: the store's bytes count at verification, and the
+        # upload may hold no more than what is left of the owner's day.
+        async with writer.engine.connect() as conn:
+            left = await remaining_bytes(conn, settings.limits, user.owner, now)
+        size_limit = min(size_limit, left) if left is not None else size_limit
     upload_id = uuid.uuid4()
     window = profile.url_expires if strategy == "single" else settings.upload.window
     upload = Upload(
@@ -94,7 +101,7 @@ async def create_upload(
         file_name=body.file_name,
         file_type=body.file_type,
         file_size=size,
-        size_limit=min(profile.max_size, single_max if strategy == "single" else MAX_OBJECT),
+        size_limit=size_limit,
         status=Status.PENDING,
         strategy=strategy,
         method=body.method if strategy == "single" else "PUT",

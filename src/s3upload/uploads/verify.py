@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
+from s3upload.db.quotas import charge, hour_of
 from s3upload.db.records import conflict, move, utcnow
 from s3upload.db.states import Status
 from s3upload.errors import ObjectMissing, VerificationFailed
@@ -39,6 +43,17 @@ def mismatch(upload: Upload, info: ObjectInfo) -> str | None:
     return None
 
 
+def charge_verified(
+    upload: Upload, size: int, now: datetime
+) -> Callable[[AsyncSession], Awaitable[None]]:
+    """Count a verified upload that declared no size against its owner's daily bytes."""
+
+    async def run(session: AsyncSession) -> None:
+        await charge(session, Counter({(upload.owner, hour_of(now)): size}))
+
+    return run
+
+
 async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: Upload) -> Upload:
     """HEAD the object; mark `uploaded` if it is what was declared, `failed` if not."""
     if upload.status in DONE:
@@ -64,12 +79,15 @@ async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: 
             details={"status": upload.status, "reason": reason},
         )
     VERIFICATIONS.labels(outcome="uploaded").inc()
+    now = utcnow()
     moved = await move(
         session,
         upload,
         Status.PENDING,
         Status.UPLOADED,
-        uploaded_at=utcnow(),
+        # Declared bytes counted at create; undeclared ones count now, as the store holds them.
+        then=charge_verified(upload, info.size, now) if upload.file_size is None else None,
+        uploaded_at=now,
         etag=info.etag,
         file_size=info.size,  # fills in a size that was not declared
     )
