@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -20,6 +21,7 @@ from s3upload.body_guard import BodyGuard
 from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
 from s3upload.db.writer import RecordWriter
+from s3upload.docs import describe_settings
 from s3upload.error_handlers import install_error_handlers
 from s3upload.events.router import router as events_router
 from s3upload.events.sns import SnsVerifier
@@ -109,6 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=3600,
         )
     app.add_middleware(AccessLogMiddleware)
+
+    def openapi() -> dict[str, Any]:
+        return describe_settings(FastAPI.openapi(app), settings)
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/", include_in_schema=False)
     async def swagger() -> HTMLResponse:

@@ -138,6 +138,10 @@ class PartsMissing(Conflict):
     code, doc = "parts_missing", "Completed before every part reached the store."
 
 
+class PartOutsidePlan(Conflict):
+    code, doc = "part_outside_plan", "Part numbers beyond the upload's planned part count."
+
+
 class PartsRejected(Conflict):
     code, doc = "parts_rejected", "The store refused the part list (an ETag does not match)."
 
@@ -179,10 +183,6 @@ class UnsupportedChecksum(Invalid):
 
 class InvalidChecksum(Invalid):
     code, doc = "invalid_checksum", "A checksum value that is not base64 of the right length."
-
-
-class InvalidPartNumber(Invalid):
-    code, doc = "invalid_part_number", "Part numbers outside the upload's plan."
 
 
 class InvalidParts(Invalid):

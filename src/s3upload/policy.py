@@ -25,7 +25,8 @@ from s3upload.settings import Profile, Settings
 # RFC 6838 type/subtype (each a restricted-name), with optional `; name=value` parameters.
 _RESTRICTED_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
 MIME_RE = re.compile(
-    rf"^{_RESTRICTED_NAME}/{_RESTRICTED_NAME}(?:\s*;\s*{_RESTRICTED_NAME}=(?:{_RESTRICTED_NAME}|\"[\x20-\x21\x23-\x7e]*\"))*$"
+    # Spaces only between parameters: a tab reaches the store's signed headers differently.
+    rf"^{_RESTRICTED_NAME}/{_RESTRICTED_NAME}(?: *; *{_RESTRICTED_NAME}=(?:{_RESTRICTED_NAME}|\"[\x20-\x21\x23-\x7e]*\"))*$"  # noqa: E501
 )
 META_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 META_VALUE_RE = re.compile(r"^[\x20-\x7e]*$")

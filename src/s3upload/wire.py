@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
+
+
+def _whole(value: Any) -> Any:
+    """JSON's 5.0 is the integer 5 (JSON Schema says so too); 5.5, "5" and true are not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON Schema means it: no strings, no booleans, no fractions.
+WholeNumber = Annotated[int, BeforeValidator(_whole), Field(strict=True)]
+
+
+# A size in bytes that may be absent (Uppy's): 1 byte to S3's largest object, 5 TiB. The
+# bounds are said outright: with the validator in front pydantic would write `ge`/`le` as such.
+SizeInBytes = Annotated[
+    int,
+    BeforeValidator(_whole),
+    Field(strict=True, ge=1, le=5 * 1024**4),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": 5 * 1024**4}),
+]
 
 
 def _has_nul(value: Any) -> bool:

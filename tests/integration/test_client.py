@@ -633,3 +633,33 @@ async def test_cli_without_token_or_file_or_server(cli_env, tmp_path):
     assert code == 1
     [line] = err.splitlines()
     assert "cannot reach" in line
+
+
+class LoseFirstStoreAnswer(httpx.AsyncBaseTransport):
+    """Passes requests to the store, but loses the answer to the first PUT (it did land)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "PUT" and not self.lost:
+            self.lost += 1
+            await response.aclose()
+            raise httpx.ReadError("connection reset after the store answered")
+        return response
+
+
+async def test_a_single_put_whose_answer_was_lost_is_not_sent_twice(api, tmp_path):
+    """The retry meets the write-once URL's 412: the object is there, and complete verifies it."""
+    src = tmp_path / "note.txt"
+    data = write_random(src, 1000)
+    transport = LoseFirstStoreAnswer()
+    async with httpx.AsyncClient(transport=transport) as store_http:
+        result = await upload_file(
+            api, src, state_dir=None, http=store_http, backoff=Backoff(base=0.01)
+        )
+    assert transport.lost == 1
+    assert result.upload.status == "uploaded"
+    assert await fetch((await api.download_url(result.upload.id)).url) == data

@@ -171,9 +171,12 @@ async def test_md5s_is_named_and_keyed_as_documented(client, auth):
 async def test_cursor_length_is_what_the_service_issues(client, auth):
     spec = (await client.get("/openapi.json")).json()
     cursor = _param(spec, "/files", "get", "cursor")
-    assert cursor["anyOf"][0]["maxLength"] == 128
-    assert re.fullmatch(cursor["anyOf"][0]["pattern"], "eyJh-_")
-    resp = await client.get(f"/files?cursor={'A' * 129}", headers=auth)
+    assert cursor["anyOf"][0]["maxLength"] == cursor["anyOf"][0]["minLength"] == 32
+    page = (await client.get("/files?limit=1", headers=auth)).json()
+    if page["nextCursor"]:
+        assert re.fullmatch(cursor["anyOf"][0]["pattern"], page["nextCursor"])
+    assert re.fullmatch(cursor["anyOf"][0]["pattern"], "eyJh-_" + "A" * 26)
+    resp = await client.get(f"/files?cursor={'A' * 33}", headers=auth)
     assert resp.status_code == 422
     assert resp.json()["error"] == "validation_error"
 

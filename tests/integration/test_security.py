@@ -7,12 +7,14 @@ import base64
 import json
 import re
 import uuid
+from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import httpx
 import pytest
 
 from s3upload.app import create_app
+from s3upload.events.sweeper import sweep
 from tests.conftest import events_wired, make_settings
 from tests.helpers import (
     assert_error,
@@ -387,3 +389,31 @@ async def test_no_parts_are_signed_once_the_day_is_spent(quota_client, auth_for)
     assert (await client.post("/uploads", json=spend, headers=auth)).status_code == 201
     part = await client.get(f"/s3/multipart/{upload_id}/1?key={quote(key, safe='')}", headers=auth)
     assert_error(part, 429, "quota_exceeded")
+
+
+async def test_the_sweeper_seals_or_fails_verified_post_uploads(client, app, auth, http):
+    """Without events, a POST form written again is caught once the form has expired."""
+    files = {"file": ("blob", DATA, "image/png")}
+    swapped = await create(client, auth, fileSize=len(DATA), method="POST")
+    kept = await create(client, auth, fileSize=len(DATA), method="POST")
+    for up in (swapped, kept):
+        assert (
+            await http.post(up["single"]["url"], data=up["single"]["fields"], files=files)
+        ).is_success
+        done = await client.post(f"/uploads/{up['id']}/complete", headers=auth)
+        assert done.json()["status"] == "uploaded"
+    other = {"file": ("blob", b"Z" * len(DATA), "image/png")}
+    resp = await http.post(swapped["single"]["url"], data=swapped["single"]["fields"], files=other)
+    assert resp.is_success
+    later = datetime.fromisoformat(kept["expiresAt"]) + timedelta(minutes=10)
+    run = {"sessionmaker": app.state.sessionmaker, "store": app.state.store}
+    actions = await sweep(**run, settings=app.state.settings.sweep, now=later)
+    mine = {a.upload_id: a.action for a in actions if a.upload_id in (swapped["id"], kept["id"])}
+    assert mine == {swapped["id"]: "failed", kept["id"]: "sealed"}
+    got = (await client.get(f"/files/{swapped['id']}", headers=auth)).json()
+    assert got["status"] == "failed"
+    assert got["failureReason"].startswith("the object changed after verification")
+    assert_error(await client.get(f"/files/{swapped['id']}/download", headers=auth), 409)
+    assert (await client.get(f"/files/{kept['id']}/download", headers=auth)).status_code == 200
+    again = await sweep(**run, settings=app.state.settings.sweep, now=later)
+    assert not [a for a in again if a.upload_id in (swapped["id"], kept["id"])]  # once each

@@ -97,7 +97,7 @@ async def test_declared_size_binds_part_lengths(client, auth, http):
     outside = await client.get(
         f"/s3/multipart/{upload_id}/3?key={quote(key, safe='')}", headers=auth
     )
-    assert_error(outside, 422, "invalid_part_number")
+    assert_error(outside, 409, "part_outside_plan")
 
 
 async def test_batch_signing(client, auth):
@@ -206,20 +206,28 @@ async def test_params_policy_is_enforced_for_type(client, auth):
 
 
 async def test_unknown_size_over_limit_fails_at_complete(client, auth, http, app):
-    data = os.urandom(11 * MiB)
-    key, upload_id, parts = await uppy_multipart(
-        client,
-        auth,
-        http,
-        data,
-        filename="huge.png",
-        mime="image/png",
-        metadata={"profile": "images"},
-    )
-    resp = await client.post(
-        f"/s3/multipart/{upload_id}/complete?key={quote(key, safe='')}",
+    """Parts bound to no length can pass the limit together: complete refuses and frees them."""
+    created = await client.post(
+        "/s3/multipart",
         headers=auth,
-        json={"parts": parts},
+        json={"filename": "huge.png", "type": "image/png", "metadata": {"profile": "images"}},
+    )
+    key, upload_id = created.json()["key"], created.json()["uploadId"]
+    q = f"key={quote(key, safe='')}"
+    # Both signed while the store holds nothing, then sent: 6 + 5 MiB, over the 10 MiB limit.
+    signed = [
+        (await client.get(f"/s3/multipart/{upload_id}/{n}?{q}", headers=auth)).json()["url"]
+        for n in (1, 2)
+    ]
+    parts = []
+    for n, (url, size) in enumerate(zip(signed, (6 * MiB, 5 * MiB), strict=True), start=1):
+        put = await http.put(url, content=os.urandom(size))
+        assert put.status_code == 200, put.text
+        parts.append({"PartNumber": n, "ETag": put.headers["ETag"]})
+    more = await client.get(f"/s3/multipart/{upload_id}/3?{q}", headers=auth)
+    assert_error(more, 413, "file_too_large")  # no more parts once they hold the limit
+    resp = await client.post(
+        f"/s3/multipart/{upload_id}/complete?{q}", headers=auth, json={"parts": parts}
     )
     body = assert_error(resp, 413, "file_too_large")
     assert body["details"]["status"] == "failed"

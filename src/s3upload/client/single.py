@@ -10,6 +10,9 @@ from s3upload.client.models import Target, Upload
 from s3upload.client.put import RangeSender
 from s3upload.client.urls import is_stale
 
+# A single PUT is signed with `If-None-Match: *`: the store refuses a second write with 412.
+PRECONDITION_FAILED = 412
+
 
 class SingleUrl:
     """The signed PUT of a single upload; the service signs a fresh one on `GET /uploads/{id}`."""
@@ -43,4 +46,11 @@ async def send_single(
     if upload.single is None or upload.single_method != "PUT":
         raise ClientError("the service offered no PUT target", code="bad_response")
     url = SingleUrl(api, upload.id, upload.single, clock)
-    await sender.put(f"{upload.file_name}: PUT", url.get, 0, sender.size, url.forget)
+    try:
+        await sender.put(f"{upload.file_name}: PUT", url.get, 0, sender.size, url.forget)
+    except ClientError as exc:
+        if exc.status != PRECONDITION_FAILED:
+            raise
+        # The URL writes once and the object is there: an earlier attempt whose answer was
+        # lost. Completing verifies that it holds this file.
+        sender.advance(sender.size - sender.done)

@@ -32,7 +32,6 @@ from s3upload.db.records import utcnow
 from s3upload.db.session import SessionDep
 from s3upload.deps import SettingsDep, Store, Writer
 from s3upload.docs import responses
-from s3upload.errors import InvalidPartNumber
 from s3upload.multipart import service as multipart
 from s3upload.multipart.schemas import PartRef
 from s3upload.settings import Settings
@@ -215,8 +214,6 @@ async def sign_batch(
 ) -> UppyBatch:
     """Signed URLs for several parts (`partNumbers=1,2,3`)."""
     numbers = [int(n) for n in partNumbers.split(",")]
-    if len(numbers) > 10_000:
-        raise InvalidPartNumber("At most 10,000 part numbers at once.")
     signed, _ = await _sign(upload, session, store, settings, numbers)
     return UppyBatch(
         presignedUrls={str(n): url for n, url, _ in signed},
@@ -225,7 +222,7 @@ async def sign_batch(
 
 
 @router.get(
-    "/multipart/{uploadId}/{partNumber}",
+    "/multipart/{uploadId}/{partNumber:int}",
     response_model=UppySignedPart,
     responses=responses(401, 404, 409, 413, 422, 429),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from s3upload.uploads.schemas import METADATA_SCHEMA, FileName, FileType
+from s3upload.wire import SizeInBytes
 
 
 class UppyBody(BaseModel):
@@ -26,7 +27,7 @@ class UppyCreate(UppyBody):
         # Uppy's own keys do not count against the service's 32.
         json_schema_extra={**METADATA_SCHEMA, "maxProperties": 32},
     )
-    size: int | None = Field(default=None, strict=True, gt=0, description="Optional; see docs.")
+    size: SizeInBytes | None = Field(default=None, description="Optional; see docs.")
 
 
 class UppyCreated(BaseModel):

@@ -41,6 +41,11 @@ class Base(DeclarativeBase):
 _STATUSES = ", ".join(f"'{s.value}'" for s in Status)
 
 
+UNSEALED = (
+    "method = 'POST' AND sealed_at IS NULL AND status IN ('uploaded', 'processing', 'completed')"
+)
+
+
 class Upload(Base):
     """One upload: what was promised, where it goes, and how far it got."""
 
@@ -59,6 +64,12 @@ class Upload(Base):
             "owner",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_uploads_unsealed",
+            "expires_at",
+            postgresql_where=text(UNSEALED),
+            sqlite_where=text(UNSEALED),
         ),
     )
 
@@ -87,6 +98,9 @@ class Upload(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A verified POST upload could be written again until its form expired (no store refuses
+    # a second POST): set once the sweeper saw it unchanged after that.
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UploadUsage(Base):

@@ -20,7 +20,7 @@ from s3upload.db.states import READABLE, Status, can_move
 from s3upload.errors import Conflict, Invalid, InvalidEvent
 from s3upload.metrics import EVENTS
 from s3upload.store.client import ObjectStore
-from s3upload.uploads.verify import verify_and_mark
+from s3upload.uploads.verify import changed_since_verified, verify_and_mark
 
 log = logging.getLogger("s3upload.events")
 
@@ -84,10 +84,9 @@ async def _created(session: AsyncSession, store: ObjectStore, upload: Upload) ->
 async def _check_unchanged(session: AsyncSession, store: ObjectStore, upload: Upload) -> bool:
     """A verified file written again (where the store cannot refuse it, as with POST forms):
     the record no longer tells the truth, so the upload fails and is never downloaded."""
-    info = await store.head(upload.key)
-    if info is None or not upload.etag or info.etag == upload.etag:
+    reason = changed_since_verified(upload, await store.head(upload.key))
+    if reason is None:
         return False  # a duplicate of the event that verified it, or gone (its removal decides)
-    reason = f"the object changed after verification (ETag {info.etag}, verified {upload.etag})"
     log.warning("verified object changed", extra={"upload_id": str(upload.id)})
     if not can_move(Status(upload.status), Status.FAILED):
         return False  # completed is final; the change is logged for the operator

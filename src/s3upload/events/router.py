@@ -54,7 +54,7 @@ def _check_secret(request: Request) -> None:
 
 @router.post(
     "/events/s3",
-    responses=responses(400, 403, 502, 503),
+    responses=responses(400, 403, 413, 502, 503),
     openapi_extra=_BODY_DOC,
 )
 async def s3_events(request: Request) -> dict[str, Any]:

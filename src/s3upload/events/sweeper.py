@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db.models import Upload, UploadUsage
 from s3upload.db.records import utcnow
-from s3upload.db.states import Status
+from s3upload.db.states import READABLE, Status, can_move
 from s3upload.metrics import SWEEPER
 from s3upload.settings import SweepSettings
 from s3upload.store.client import ObjectStore
-from s3upload.uploads.verify import charge_verified, mismatch
+from s3upload.uploads.verify import changed_since_verified, charge_verified, mismatch
 
 log = logging.getLogger("s3upload.sweeper")
 
@@ -33,7 +34,7 @@ class SweepAction:
 
     upload_id: str
     key: str
-    action: str  # "uploaded" or "expired"
+    action: str  # "uploaded" or "expired"; for verified POST uploads "sealed" or "failed"
     reason: str
 
 
@@ -98,6 +99,55 @@ async def _sweep_one(
     return SweepAction(str(upload.id), upload.key, action, reason)
 
 
+async def _seal_one(
+    session: AsyncSession,
+    store: ObjectStore,
+    cutoff: datetime,
+    dry_run: bool,
+    seen: set[uuid.UUID],
+) -> SweepAction | None:
+    """A verified POST upload whose form has expired: unchanged since verification, it is
+    sealed (never looked at again); written again meanwhile, it fails and is not served."""
+    stmt = (
+        select(Upload)
+        .where(
+            Upload.method == "POST",
+            Upload.sealed_at.is_(None),
+            Upload.status.in_([s.value for s in READABLE]),
+            Upload.expires_at < cutoff,
+        )
+        .order_by(Upload.expires_at)
+        .limit(1)
+    )
+    if dry_run:
+        stmt = stmt.where(Upload.id.not_in(seen)) if seen else stmt
+    else:
+        stmt = stmt.with_for_update(skip_locked=True)
+    upload = (await session.execute(stmt)).scalar_one_or_none()
+    if upload is None:
+        return None
+    changed = changed_since_verified(upload, await store.head(upload.key))
+    if changed is not None:
+        action, reason = "failed", changed
+        values: dict[str, object] = {"status": Status.FAILED, "failure_reason": reason}
+        if not can_move(Status(upload.status), Status.FAILED):
+            action, values = "sealed", {}  # completed is final: logged for the operator
+            log.warning("completed object changed", extra={"upload_id": str(upload.id)})
+    else:
+        action, reason, values = "sealed", "unchanged since verification", {}
+    if not dry_run:
+        await session.execute(
+            update(Upload)
+            .where(Upload.id == upload.id, Upload.status == upload.status)
+            .values(sealed_at=utcnow(), updated_at=utcnow(), **values)
+        )
+    return SweepAction(str(upload.id), upload.key, action, reason)
+
+
+# Forms are refused past their expiry by the store's clock: this much skew is allowed for.
+_CLOCK_SKEW = timedelta(minutes=5)
+
+
 async def sweep(
     *,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -106,13 +156,35 @@ async def sweep(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> list[SweepAction]:
-    """Reconcile up to `settings.batch` stale pending uploads; with `dry_run`, only report."""
-    cutoff = (now or utcnow()) - timedelta(seconds=settings.grace)
+    """Reconcile up to `settings.batch` stale pending uploads, then seal as many verified POST
+    uploads whose forms expired; with `dry_run`, only report."""
+    now = now or utcnow()
+    actions = await _each(
+        _sweep_one, sessionmaker, store, now - timedelta(seconds=settings.grace), settings, dry_run
+    )
+    actions += await _each(_seal_one, sessionmaker, store, now - _CLOCK_SKEW, settings, dry_run)
+    if not dry_run:
+        await prune_usage(sessionmaker, now)
+    return actions
+
+
+async def _each(
+    step: Callable[
+        [AsyncSession, ObjectStore, datetime, bool, set[uuid.UUID]],
+        Awaitable[SweepAction | None],
+    ],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+    cutoff: datetime,
+    settings: SweepSettings,
+    dry_run: bool,
+) -> list[SweepAction]:
+    """`step` on one upload at a time, each in its own transaction, up to `settings.batch`."""
     actions: list[SweepAction] = []
     seen: set[uuid.UUID] = set()
     for _ in range(settings.batch):
         async with sessionmaker() as session, session.begin():
-            done = await _sweep_one(session, store, cutoff, dry_run, seen)
+            done = await step(session, store, cutoff, dry_run, seen)
         if done is None:
             break
         seen.add(uuid.UUID(done.upload_id))
@@ -123,8 +195,6 @@ async def sweep(
             "would sweep" if dry_run else "swept",
             extra={"upload_id": done.upload_id, "action": done.action, "reason": done.reason},
         )
-    if not dry_run:
-        await prune_usage(sessionmaker, now or utcnow())
     return actions
 
 

@@ -1,30 +1,41 @@
-"""Opaque keyset cursors: (created_at, id) of the last item seen."""
+"""Keyset cursors: (created_at, id) of the last item seen, in a fixed-width token.
+
+A cursor is 24 bytes (microseconds since 1970 as a signed 64-bit number, then the id's 16
+bytes) in unpadded base64url: always 32 characters of `[A-Za-z0-9_-]`. Every such string
+decodes to a position in the listing, so the document can state the whole format and any
+cursor that fits it is answered (one the service did not issue merely starts elsewhere).
+"""
 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
+import re
+import struct
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from s3upload.errors import InvalidCursor
 
+CURSOR_LENGTH = 32
+CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{{CURSOR_LENGTH}}}$"
+_FORMAT = struct.Struct(">q16s")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+_EARLIEST = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _MICRO
+_LATEST = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _MICRO
+
 
 def encode_cursor(created_at: datetime, upload_id: uuid.UUID) -> str:
-    """An opaque cursor pointing just after this item."""
-    raw = json.dumps([created_at.isoformat(), str(upload_id)]).encode()
+    """The cursor pointing just after this item."""
+    raw = _FORMAT.pack((created_at - _EPOCH) // _MICRO, upload_id.bytes)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Read a cursor back; 400 if it was not made here."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created, ident = json.loads(raw)
-        when = datetime.fromisoformat(created)
-        if when.tzinfo is None:
-            raise ValueError("naive")
-        return when, uuid.UUID(ident)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidCursor("The cursor is not valid.") from exc
+    """Read a cursor back; 400 if it does not have the cursor's form."""
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise InvalidCursor(f"A cursor is {CURSOR_LENGTH} characters of base64url.")
+    micros, ident = _FORMAT.unpack(base64.urlsafe_b64decode(cursor))
+    # Outside the calendar's range only if made by hand: clamp to its first or last moment.
+    micros = min(max(micros, _EARLIEST), _LATEST)
+    return _EPOCH + micros * _MICRO, uuid.UUID(bytes=ident)

@@ -14,14 +14,12 @@ from s3upload.db.session import SessionDep
 from s3upload.db.states import Status
 from s3upload.deps import SettingsDep, Store
 from s3upload.docs import responses
+from s3upload.files.pagination import CURSOR_LENGTH, CURSOR_PATTERN
 from s3upload.files.service import delete_file, download_url, list_uploads
 from s3upload.uploads.schemas import UploadOut, UploadPage, to_out
 from s3upload.wire import Camel
 
 router = APIRouter(tags=["files"])
-
-# An issued cursor is unpadded base64url of `["<created_at>", "<id>"]`: about 104 characters.
-CURSOR_MAX = 128
 
 
 class DownloadOut(Camel):
@@ -40,10 +38,10 @@ async def list_files(
     cursor: Annotated[
         str | None,
         Query(
-            max_length=CURSOR_MAX,
-            pattern=r"^[A-Za-z0-9_-]*$",
-            description="`nextCursor` of the previous page, as it was given (opaque; a cursor "
-            "the service did not issue answers `400 invalid_cursor`).",
+            min_length=CURSOR_LENGTH,
+            max_length=CURSOR_LENGTH,
+            pattern=CURSOR_PATTERN,
+            description="`nextCursor` of the previous page, as it was given.",
             json_schema_extra={"not": {"pattern": "\n"}},
         ),
     ] = None,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import Field
-from pydantic.config import JsonDict
 
 from s3upload.wire import Camel, RequestBody, base64_of
 
 MAX_PARTS = 10_000
-PART_NUMBER_SCHEMA: JsonDict = {"type": "integer", "minimum": 1, "maximum": MAX_PARTS}
 
 
 class PartTarget(Camel):
@@ -40,19 +39,19 @@ class UploadedPart(Camel):
 class PartsRequest(RequestBody):
     """Body of `POST /uploads/{id}/parts`."""
 
-    part_numbers: list[int] = Field(
+    part_numbers: list[Annotated[int, Field(ge=1, le=MAX_PARTS)]] = Field(
         min_length=1,
         max_length=MAX_PARTS,
-        description="Part numbers of the upload's plan (1 to its `partCount`).",
-        json_schema_extra={"items": PART_NUMBER_SCHEMA},
+        description="Part numbers of the upload's plan (1 to its `partCount`; beyond it `409 "
+        "part_outside_plan`).",
     )
     md5s: dict[int, str] | None = Field(
         default=None,
         alias="md5s",
         title="Md5s",
         max_length=MAX_PARTS,
-        description="Optional base64 MD5 per part number (each one of `partNumbers`), signed "
-        "into that part's URL so the store refuses corrupted bytes.",
+        description="Optional base64 MD5 per part number, signed into that part's URL so the "
+        "store refuses corrupted bytes; MD5s of parts not in `partNumbers` are left aside.",
         json_schema_extra={
             "propertyNames": {
                 "minLength": 1,

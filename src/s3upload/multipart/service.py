@@ -14,9 +14,9 @@ from s3upload.db.records import conflict, move, utcnow
 from s3upload.db.states import Status
 from s3upload.errors import (
     InvalidChecksum,
-    InvalidPartNumber,
     InvalidParts,
     NotMultipart,
+    PartOutsidePlan,
     PartSizeMismatch,
     PartsMissing,
     PartsRejected,
@@ -71,17 +71,12 @@ def sign_parts(
     wanted = sorted(set(numbers))
     outside = [n for n in wanted if not 1 <= n <= count]
     if outside:
-        raise InvalidPartNumber(
-            f"Part numbers must be between 1 and {count}.",
+        raise PartOutsidePlan(
+            f"This upload has parts 1 to {count}.",
             details={"partNumbers": outside[:LIST_LIMIT], "partCount": count},
         )
+    # MD5s of parts not asked for sign nothing: they are left aside, not refused.
     md5s = md5s or {}
-    unknown = sorted(set(md5s) - set(wanted))
-    if unknown:
-        raise InvalidChecksum(
-            "md5s names parts that were not asked for.",
-            details={"partNumbers": unknown[:LIST_LIMIT]},
-        )
     specs: list[tuple[int, int | None, str | None]] = []
     for n in wanted:
         md5 = _parse_md5(n, md5s[n]) if n in md5s else None

@@ -19,6 +19,7 @@ from s3upload.uploads import service
 from s3upload.uploads.schemas import (
     CreateUpload,
     PresignOut,
+    PresignUpload,
     StatusUpdate,
     UploadOut,
     to_out,
@@ -35,7 +36,7 @@ router = APIRouter(tags=["uploads"])
     responses=responses(400, 401, 403, 413, 415, 422, 429, 502, 503),
 )
 async def presigned_url(
-    body: CreateUpload,
+    body: PresignUpload,
     request: Request,
     writer: Writer,
     store: Store,
@@ -101,7 +102,7 @@ async def get_upload(upload: ReadableUpload, store: Store, settings: SettingsDep
 @router.post(
     "/uploads/{id}/complete",
     response_model=UploadOut,
-    responses=responses(400, 401, 404, 409, 422, 502, 503),
+    responses=responses(400, 401, 404, 409, 413, 422, 502, 503),
 )
 async def complete_upload(
     upload: CompletableUpload,
@@ -133,7 +134,7 @@ async def cancel_upload(upload: CancellableUpload, session: SessionDep, store: S
 @router.put(
     "/file-status",
     response_model=UploadOut,
-    responses=responses(400, 401, 403, 404, 409, 422, 502, 503),
+    responses=responses(400, 401, 403, 404, 409, 413, 422, 502, 503),
 )
 async def file_status(
     body: StatusUpdate, request: Request, session: SessionDep, store: Store, user: CurrentUser

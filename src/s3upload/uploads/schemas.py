@@ -15,7 +15,7 @@ from s3upload.db.states import Status
 from s3upload.multipart.schemas import MultipartOut, UploadedPart
 from s3upload.policy import DIGEST_BYTES, MIME_RE, clean_file_name
 from s3upload.settings import CHECKSUM_ALGORITHMS
-from s3upload.wire import Camel, RequestBody, base64_of, name_schema
+from s3upload.wire import Camel, RequestBody, SizeInBytes, WholeNumber, base64_of, name_schema
 
 ChecksumAlgorithm = Literal["MD5", "SHA256", "SHA1", "CRC32", "CRC32C"]
 assert set(ChecksumAlgorithm.__args__) == set(CHECKSUM_ALGORITHMS)  # type: ignore[attr-defined]
@@ -110,9 +110,7 @@ class UploadFields(RequestBody):
 
     file_name: FileName
     file_type: FileType
-    file_size: int | None = Field(
-        default=None, strict=True, gt=0, json_schema_extra={"maximum": MAX_FILE_SIZE}
-    )
+    file_size: SizeInBytes | None = None
     method: Literal["PUT", "POST"] = Field(
         default="PUT",
         description="Single-part only: PUT with signed headers, or an HTML-form POST with a "
@@ -130,15 +128,18 @@ class UploadFields(RequestBody):
 
 
 class CreateUpload(UploadFields):
-    """Body of `POST /uploads` and `POST /presigned-url`."""
+    """Body of `POST /uploads`."""
 
-    file_size: int = Field(
-        strict=True,
+    file_size: WholeNumber = Field(
         gt=0,
         description="Size in bytes.",
         examples=[7340032],
         json_schema_extra={"maximum": MAX_FILE_SIZE},
     )
+
+
+class PresignUpload(CreateUpload):
+    """Body of `POST /presigned-url`: one request, so at most `S3_SINGLE_PART_MAX` bytes."""
 
 
 SETTABLE_STATUSES = [Status.UPLOADED, Status.PROCESSING, Status.COMPLETED, Status.FAILED]

@@ -18,7 +18,7 @@ from s3upload.db.states import PROCESSOR_STATUSES, Status, can_move
 from s3upload.db.writer import RecordWriter
 from s3upload.errors import (
     InvalidChecksum,
-    InvalidParts,
+    NotMultipart,
     SizeRequired,
     StatusNotSettable,
     TooLarge,
@@ -170,7 +170,10 @@ async def complete(
     if upload.strategy == "multipart":
         await multipart.assemble(session=session, store=store, upload=upload, parts=parts)
     elif parts is not None:
-        raise InvalidParts("parts is only for multipart uploads.")
+        raise NotMultipart(
+            "parts is only for multipart uploads; complete this one without a body.",
+            details={"status": upload.status},
+        )
     return await verify_and_mark(session=session, store=store, upload=upload)
 
 

@@ -43,6 +43,13 @@ def mismatch(upload: Upload, info: ObjectInfo) -> str | None:
     return None
 
 
+def changed_since_verified(upload: Upload, info: ObjectInfo | None) -> str | None:
+    """Why a verified object is no longer the one verified (written again), or None."""
+    if info is None or not upload.etag or info.etag == upload.etag:
+        return None
+    return f"the object changed after verification (ETag {info.etag}, verified {upload.etag})"
+
+
 def charge_verified(
     upload: Upload, size: int, now: datetime
 ) -> Callable[[AsyncSession], Awaitable[None]]:
