@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db.models import Upload, UploadUsage
@@ -58,6 +58,18 @@ async def _decide(store: ObjectStore, upload: Upload) -> tuple[str, str, dict[st
     return "expired", f"not finished within its window ({problem})", {}
 
 
+async def _claim(
+    session: AsyncSession, stmt: Select[Upload], dry_run: bool, seen: set[uuid.UUID]
+) -> Upload | None:
+    """The next upload `stmt` finds, locked for this transaction (SKIP LOCKED: several
+    sweepers share the work); a dry run locks nothing and skips what it already reported."""
+    if dry_run:
+        stmt = stmt.where(Upload.id.not_in(seen)) if seen else stmt
+    else:
+        stmt = stmt.with_for_update(skip_locked=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def _sweep_one(
     session: AsyncSession,
     store: ObjectStore,
@@ -71,11 +83,7 @@ async def _sweep_one(
         .order_by(Upload.expires_at)
         .limit(1)
     )
-    if dry_run:
-        stmt = stmt.where(Upload.id.not_in(seen)) if seen else stmt
-    else:
-        stmt = stmt.with_for_update(skip_locked=True)
-    upload = (await session.execute(stmt)).scalar_one_or_none()
+    upload = await _claim(session, stmt, dry_run, seen)
     if upload is None:
         return None
     action, reason, values = await _decide(store, upload)
@@ -119,11 +127,7 @@ async def _seal_one(
         .order_by(Upload.expires_at)
         .limit(1)
     )
-    if dry_run:
-        stmt = stmt.where(Upload.id.not_in(seen)) if seen else stmt
-    else:
-        stmt = stmt.with_for_update(skip_locked=True)
-    upload = (await session.execute(stmt)).scalar_one_or_none()
+    upload = await _claim(session, stmt, dry_run, seen)
     if upload is None:
         return None
     changed = changed_since_verified(upload, await store.head(upload.key))
