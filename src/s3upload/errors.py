@@ -42,16 +42,8 @@ class InvalidJson(BadRequest):
     code, doc = "invalid_json", "The body is not the JSON object expected."
 
 
-class InvalidCursor(BadRequest):
-    code, doc = "invalid_cursor", "A listing cursor that the service did not issue."
-
-
 class InvalidEvent(BadRequest):
     code, doc = "invalid_event", "A store event that is not JSON or lacks its fields."
-
-
-class QueryTooLong(BadRequest):
-    code, doc = "query_too_long", "The query string is longer than the service reads."
 
 
 # 401: who the caller is could not be established.

@@ -14,8 +14,6 @@ import struct
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from s3upload.errors import InvalidCursor
-
 CURSOR_LENGTH = 32
 CURSOR_PATTERN = rf"^[A-Za-z0-9_-]{{{CURSOR_LENGTH}}}$"
 _FORMAT = struct.Struct(">q16s")
@@ -32,9 +30,9 @@ def encode_cursor(created_at: datetime, upload_id: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """Read a cursor back; 400 if it does not have the cursor's form."""
+    """Read a cursor back (the route's query check has refused any other form, with 422)."""
     if not re.fullmatch(CURSOR_PATTERN, cursor):
-        raise InvalidCursor(f"A cursor is {CURSOR_LENGTH} characters of base64url.")
+        raise ValueError(f"a cursor is {CURSOR_LENGTH} characters of base64url")
     micros, ident = _FORMAT.unpack(base64.urlsafe_b64decode(cursor))
     # Outside the calendar's range only if made by hand: clamp to its first or last moment.
     micros = min(max(micros, _EARLIEST), _LATEST)

@@ -106,9 +106,7 @@ export type ClientErrorCode =
 export type ServiceErrorCode =
   | "bad_request"
   | "invalid_json"
-  | "invalid_cursor"
   | "invalid_event"
-  | "query_too_long"
   | "unauthorized"
   | "missing_token"
   | "invalid_token"
