@@ -8,6 +8,8 @@ PKGS="radosgw ceph-mon ceph-osd ceph-common postgresql redis-server uuid-runtime
 # Chromium drives the browser tests (tests/e2e); npm installs Uppy for /demo/uppy
 # (scripts/build-uppy.sh), from Debian if the machine has no npm of its own.
 PKGS="$PKGS chromium"
+# docker-compose checks compose.yaml's structure in the tests (no Docker engine is needed).
+PKGS="$PKGS docker-compose"
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done

@@ -318,7 +318,7 @@ def compose_command() -> list[str] | None:
 def compose_config(path: Path) -> subprocess.CompletedProcess[str]:
     command = compose_command()
     if command is None:
-        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+        pytest.fail("neither `docker compose` nor `docker-compose` (scripts/install-deps.sh)")
     return subprocess.run(
         [*command, "-f", str(path), "--project-directory", str(ROOT), "config", "-q"],
         capture_output=True,
