@@ -34,6 +34,7 @@ from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.router import router as uploads_router
 from s3upload.web import install as install_demo
+from s3upload.webhooks.delivery import Deliverer
 
 DESCRIPTION = """
 Direct-to-S3 uploads through signed URLs. The service never carries file bytes: it checks
@@ -65,20 +66,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.auth.jwks_url
             else None
         )
-        sweeper = None
+        deliverer = None
+        tasks: list[asyncio.Task[None]] = []
+        if settings.webhooks and settings.delivery.in_app:
+            deliverer = Deliverer(app.state.sessionmaker, settings.webhooks, settings.delivery)
+            tasks.append(asyncio.create_task(deliverer.run_forever()))
         if settings.sweep.interval > 0:
-            sweeper = asyncio.create_task(
-                sweep_forever(
-                    sessionmaker=app.state.sessionmaker, store=store, settings=settings.sweep
+            tasks.append(
+                asyncio.create_task(
+                    sweep_forever(
+                        sessionmaker=app.state.sessionmaker, store=store, settings=settings.sweep
+                    )
                 )
             )
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                    await task
+            if deliverer is not None:
+                await deliverer.close()
             await store.close()
             await engine.dispose()
 

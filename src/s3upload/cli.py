@@ -11,7 +11,8 @@ import functools
 import importlib.util
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 
@@ -39,6 +40,7 @@ SERVER_MODULES = (
     "limits",
     "prometheus_client",
     "cachetools",
+    "standardwebhooks",
 )
 SERVER_MISSING = "the service is not installed: pip install 's3upload[server]'"
 
@@ -259,6 +261,95 @@ def doctor() -> None:
             click.echo(f"     fix: {check.fix}")
     if not all(c.ok for c in checks):
         sys.exit(1)
+
+
+@main.group()
+def webhooks() -> None:
+    """Webhooks out: deliver them, see them, send them again."""
+
+
+def _with_sessions(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(sessionmaker)` against the configured database, then close it."""
+    from s3upload.db.session import make_engine, make_sessionmaker
+
+    async def run() -> T:
+        engine = make_engine(settings.database)
+        try:
+            return await work(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@webhooks.command()
+@click.option("--once", is_flag=True, help="One round, then exit.")
+@server_command
+def deliver(once: bool) -> None:
+    """Deliver webhooks (any number of these, on any machines, share the work)."""
+    from s3upload.webhooks.delivery import Deliverer
+
+    settings = load_settings()
+    if not settings.webhooks:
+        click.echo("s3upload: set WEBHOOKS to the endpoints to deliver to", err=True)
+        sys.exit(2)
+
+    async def work(sessionmaker: Any) -> int:
+        deliverer = Deliverer(sessionmaker, settings.webhooks, settings.delivery)
+        try:
+            if once:
+                return await deliverer.run_once()
+            await deliverer.run_forever()
+            return 0  # pragma: no cover - runs until stopped
+        finally:
+            await deliverer.close()
+
+    try:
+        sent = _with_sessions(settings, work)
+    except KeyboardInterrupt:  # pragma: no cover - Ctrl-C
+        return
+    click.echo(f"{sent} delivery attempt(s)")
+
+
+@webhooks.command(name="list")
+@click.option("--failed", is_flag=True, help="Only deliveries that gave up.")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@server_command
+def list_(failed: bool, limit: int, as_json: bool) -> None:
+    """The newest webhook deliveries: event, upload, endpoint, status, attempts, last error."""
+    import json
+
+    from s3upload.webhooks.admin import list_deliveries
+
+    settings = load_settings()
+    rows = _with_sessions(settings, lambda sm: list_deliveries(sm, failed=failed, limit=limit))
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row.__dict__, default=str))
+        else:
+            error = f"  {row.last_error}" if row.last_error else ""
+            click.echo(
+                f"{row.id:>8} {row.status:9} {row.attempts:>2} {row.type:18} {row.upload_id} "
+                f"{row.endpoint}{error}"
+            )
+
+
+@webhooks.command()
+@click.argument("delivery_id", type=int, required=False)
+@click.option("--since", type=click.DateTime(), help="Every event since this time (UTC).")
+@server_command
+def replay(delivery_id: int | None, since: datetime | None) -> None:
+    """Send one delivery (by id), or every event since a time, again from the first attempt."""
+    from s3upload.webhooks.admin import replay as run_replay
+
+    if (delivery_id is None) == (since is None):
+        click.echo("s3upload: give a delivery id or --since TIME", err=True)
+        sys.exit(2)
+    settings = load_settings()
+    when = since.replace(tzinfo=UTC) if since is not None else None
+    count = _with_sessions(settings, lambda sm: run_replay(sm, delivery_id=delivery_id, since=when))
+    click.echo(f"{count} delivery(ies) queued again")
 
 
 # The client commands (upload, ls, download, rm) live with the client library.

@@ -9,6 +9,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -51,3 +52,20 @@ def exposition() -> bytes:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
     return generate_latest(REGISTRY)
+
+
+WEBHOOK_DELIVERIES = Counter(
+    "s3upload_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome.",
+    ["outcome"],  # delivered, retried, failed
+)
+WEBHOOK_ATTEMPTS = Histogram(
+    "s3upload_webhook_attempts",
+    "Attempts a webhook delivery took, counted when it ended (delivered or failed).",
+    buckets=(1, 2, 3, 4, 5, 6, 7, 8),
+)
+WEBHOOK_OLDEST = Gauge(
+    "s3upload_webhook_oldest_undelivered_seconds",
+    "Age of the oldest event not yet delivered to every endpoint (0 when none).",
+    multiprocess_mode="max",
+)

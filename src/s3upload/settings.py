@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -227,6 +230,100 @@ class SweepSettings(BaseModel):
     batch: int = Field(default=100, ge=1, le=10000, description="Uploads swept per run.")
 
 
+WEBHOOK_EVENTS = (
+    "upload.uploaded",
+    "upload.processing",
+    "upload.completed",
+    "upload.failed",
+    "upload.deleted",
+    "upload.expired",
+    "upload.aborted",
+)
+
+
+class WebhookEndpoint(BaseModel):
+    """Where the service tells the application what happened (Standard Webhooks)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(max_length=2048, description="http(s) URL; redirects are not followed.")
+    secret: str | list[str] = Field(
+        description="`whsec_<base64>`, or two while rotating (each signature is sent)."
+    )
+    events: list[str] = Field(
+        default_factory=lambda: ["upload.*"], description="Event types; `upload.*` is all."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"webhook url must be http(s)://host/..., not {value!r}")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: str | list[str]) -> str | list[str]:
+        for secret in [value] if isinstance(value, str) else value:
+            raw = secret.removeprefix("whsec_")
+            try:
+                ok = secret.startswith("whsec_") and len(base64.b64decode(raw, validate=True)) >= 16
+            except (binascii.Error, ValueError):
+                ok = False
+            if not ok:
+                raise ValueError("a webhook secret is whsec_ followed by base64 of 16+ bytes")
+        if isinstance(value, list) and not 1 <= len(value) <= 2:
+            raise ValueError("one secret, or two while rotating")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        unknown = [e for e in value if e != "upload.*" and e not in WEBHOOK_EVENTS]
+        if unknown:
+            raise ValueError(f"unknown webhook events {unknown}; known: {list(WEBHOOK_EVENTS)}")
+        return value
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret to sign with."""
+        return [self.secret] if isinstance(self.secret, str) else list(self.secret)
+
+    def wants(self, event_type: str) -> bool:
+        """Whether this endpoint takes events of this type."""
+        return "upload.*" in self.events or event_type in self.events
+
+
+class DeliverySettings(BaseModel):
+    """Delivering webhooks: in the service and in `s3upload webhooks deliver` processes."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    in_app: bool = Field(default=True, description="Deliver from the service's own task.")
+    timeout: float = Field(default=10, gt=0, le=60, description="Seconds a receiver may take.")
+    lease: float = Field(
+        default=60, gt=0, description="Seconds a claimed delivery is held before another takes it."
+    )
+    poll: float = Field(default=0.5, gt=0, le=60, description="Seconds between looks for work.")
+    batch: int = Field(default=100, ge=1, le=10_000, description="Deliveries claimed at once.")
+    concurrency: int = Field(default=16, ge=1, le=256, description="Requests in flight at once.")
+    backoff: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
+        min_length=1,
+        description="Seconds before each retry; after the last, the delivery is `failed`.",
+    )
+    retention_days: float = Field(
+        default=7, gt=0, description="Delivered events older than this are pruned."
+    )
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_request(self) -> DeliverySettings:
+        if self.lease <= self.timeout:
+            raise ValueError("DELIVERY_LEASE must be longer than DELIVERY_TIMEOUT")
+        return self
+
+
 class Settings(BaseSettings):
     """Everything the service is configured with."""
 
@@ -264,6 +361,10 @@ class Settings(BaseSettings):
     events: EventsSettings = Field(default_factory=EventsSettings)
     sweep: SweepSettings = Field(default_factory=SweepSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    webhooks: list[WebhookEndpoint] = Field(
+        default_factory=list, description='JSON: [{"url", "secret", "events"?}], Standard Webhooks.'
+    )
     profiles: dict[str, Profile] = Field(default_factory=lambda: {"default": Profile()})
 
     @model_validator(mode="after")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# Sets the processing statuses on any file, and verifies any upload.
+# Sets the processing statuses on any file, verifies any upload, lists and downloads all files.
 PROCESSOR = "processor"
 # Reads any file.
 ADMIN = "admin"

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -58,6 +59,8 @@ class Upload(Base):
         Index("ix_uploads_owner_created", "owner", "created_at", "id"),
         # The sweeper looks for pending uploads past their window.
         Index("ix_uploads_status_expires", "status", "expires_at"),
+        # Processors list every owner's files by status, newest first.
+        Index("ix_uploads_status_created", "status", "created_at", "id"),
         # The pending quota counts one owner's pending uploads: a small, bounded index.
         Index(
             "ix_uploads_owner_pending",
@@ -111,3 +114,53 @@ class UploadUsage(Base):
     owner: Mapped[str] = mapped_column(String(255), primary_key=True)
     hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     bytes: Mapped[int] = mapped_column(BigInteger)
+
+
+# Autoincrementing on both PostgreSQL (BIGINT identity) and SQLite (INTEGER PRIMARY KEY).
+_SERIAL = BigInteger().with_variant(Integer, "sqlite")
+
+
+class WebhookEvent(Base):
+    """The outbox: one row per status change, written in the change's own transaction."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        # What the deliverers have not yet fanned out to the endpoints: few rows at a time.
+        Index(
+            "ix_webhook_events_unfanned",
+            "id",
+            postgresql_where=text("fanned_out = false"),
+            sqlite_where=text("fanned_out = 0"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(_SERIAL, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True)  # `webhook-id`, the same on retries
+    upload_id: Mapped[uuid.UUID]
+    type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)  # the JSON sent, byte for byte, on every attempt
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fanned_out: Mapped[bool] = mapped_column(default=False)
+
+
+class WebhookDelivery(Base):
+    """One event to one endpoint: its attempts, its lease, and how it ended."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status_known"),
+        # Due work, oldest first; and the per-upload order check.
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_order", "endpoint", "upload_id", "event_pk"),
+    )
+
+    id: Mapped[int] = mapped_column(_SERIAL, primary_key=True, autoincrement=True)
+    event_pk: Mapped[int] = mapped_column(BigInteger, ForeignKey("webhook_events.id"))
+    upload_id: Mapped[uuid.UUID]
+    endpoint: Mapped[str] = mapped_column(String(2048))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from s3upload.db import outbox
 from s3upload.db.models import Upload
 from s3upload.db.states import Status
 from s3upload.errors import InvalidTransition
@@ -30,15 +31,19 @@ async def move(
 ) -> bool:
     """Compare-and-set the status, so concurrent completes and events cannot both win.
 
-    `then` runs in the same transaction, only for the winner (what the change costs).
+    The winner also writes the change's webhook event, and runs `then` (what the change
+    costs), both in the same transaction.
     """
+    now = utcnow()
     result = await session.execute(
         update(Upload)
         .where(Upload.id == upload.id, Upload.status == expected)
-        .values(status=new, updated_at=utcnow(), **values)
+        .values(status=new, updated_at=now, **values)
         .execution_options(synchronize_session=False)
     )
     moved = bool(getattr(result, "rowcount", 0))
+    if moved:
+        await outbox.record(session, upload, new, updated_at=now, **values)
     if moved and then is not None:
         await then(session)
     await session.commit()

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from s3upload.db import outbox
 from s3upload.db.models import Upload, UploadUsage
 from s3upload.db.records import utcnow
 from s3upload.db.states import READABLE, Status, can_move
@@ -94,13 +95,16 @@ async def _sweep_one(
                 await store.abort_multipart(upload.key, upload.store_upload_id)
             await store.delete(upload.key)
             values = {"failure_reason": reason}
+        now = utcnow()
         result = await session.execute(
             update(Upload)
             .where(Upload.id == upload.id, Upload.status == Status.PENDING)
-            .values(status=action, updated_at=utcnow(), **values)
+            .values(status=action, updated_at=now, **values)
         )
         size = values.get("file_size")
         won = bool(getattr(result, "rowcount", 0))
+        if won:
+            await outbox.record(session, upload, Status(action), updated_at=now, **values)
         if won and upload.file_size is None and isinstance(size, int):
             # Bytes never declared count once the store holds them, as in verification.
             await charge_verified(upload, size, utcnow())(session)
@@ -140,11 +144,14 @@ async def _seal_one(
     else:
         action, reason, values = "sealed", "unchanged since verification", {}
     if not dry_run:
-        await session.execute(
+        now = utcnow()
+        result = await session.execute(
             update(Upload)
             .where(Upload.id == upload.id, Upload.status == upload.status)
-            .values(sealed_at=utcnow(), updated_at=utcnow(), **values)
+            .values(sealed_at=now, updated_at=now, **values)
         )
+        if action == "failed" and bool(getattr(result, "rowcount", 0)):
+            await outbox.record(session, upload, Status.FAILED, updated_at=now, **values)
     return SweepAction(str(upload.id), upload.key, action, reason)
 
 

@@ -1,0 +1,1 @@
+"""Webhooks out: Standard Webhooks signatures, deliverers sharing the outbox, operator commands."""

@@ -1,0 +1,287 @@
+"""Delivering the outbox: any number of deliverers, on any machines, share the work.
+
+Each round a deliverer
+1. fans new events out into one delivery per endpoint that wants them (one deliverer at a time:
+   a PostgreSQL advisory lock; SQLite has one process anyway),
+2. claims due deliveries with `FOR UPDATE SKIP LOCKED` and a lease (a killed deliverer's
+   claims are taken over when the lease ends), never one whose upload has an earlier event
+   still pending for that endpoint (events of one upload arrive in order),
+3. sends them, signed, at most `concurrency` at once, and records how each ended: delivered,
+   retried after the next backoff step, or `failed` after the last.
+A receiver that is slow or gone only ever holds the deliverer's own requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from s3upload.db.models import WebhookDelivery, WebhookEvent
+from s3upload.db.records import utcnow
+from s3upload.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOK_OLDEST
+from s3upload.settings import DeliverySettings, WebhookEndpoint
+from s3upload.webhooks.signing import headers
+
+log = logging.getLogger("s3upload.webhooks")
+
+# Serialises fan-out across deliverers, so deliveries are made in event order.
+_FAN_OUT_LOCK = 0x53335550  # "S3UP"
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery this deliverer holds until `leased_until`."""
+
+    id: int
+    endpoint: str
+    attempts: int
+    event_id: str
+    body: str
+    leased_until: datetime
+
+
+class Deliverer:
+    """Fans out, claims and sends webhook deliveries."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        endpoints: list[WebhookEndpoint],
+        settings: DeliverySettings,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.endpoints = {e.url: e for e in endpoints}
+        self.settings = settings
+        # Redirects are never followed: a receiver cannot send the payload to another host.
+        self.http = http or httpx.AsyncClient(
+            timeout=settings.timeout, follow_redirects=False, trust_env=False
+        )
+        self._gate = asyncio.Semaphore(settings.concurrency)
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        await self.http.aclose()
+
+    async def fan_out(self) -> int:
+        """One delivery per endpoint for each event not yet fanned out; how many events."""
+        async with self.sessionmaker() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FAN_OUT_LOCK}
+                )
+            events = (
+                await session.execute(
+                    select(
+                        WebhookEvent.id,
+                        WebhookEvent.upload_id,
+                        WebhookEvent.type,
+                        WebhookEvent.created_at,
+                    )
+                    .where(WebhookEvent.fanned_out.is_(False))
+                    .order_by(WebhookEvent.id)
+                    .limit(self.settings.batch * 10)
+                )
+            ).all()
+            if not events:
+                return 0
+            rows = [
+                {
+                    "event_pk": pk,
+                    "upload_id": upload_id,
+                    "endpoint": url,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at": created_at,
+                }
+                for pk, upload_id, event_type, created_at in events
+                for url, endpoint in self.endpoints.items()
+                if endpoint.wants(event_type)
+            ]
+            if rows:
+                await session.execute(insert(WebhookDelivery), rows)
+            await session.execute(
+                update(WebhookEvent)
+                .where(WebhookEvent.id.in_([e.id for e in events]))
+                .values(fanned_out=True)
+            )
+        return len(events)
+
+    async def claim(self) -> list[Claimed]:
+        """Due deliveries, leased to this deliverer; per upload and endpoint the oldest only."""
+        now = utcnow()
+        until = now + timedelta(seconds=self.settings.lease)
+        mine = aliased(WebhookDelivery)
+        earlier = aliased(WebhookDelivery)
+        waiting_behind = (
+            select(earlier.id)
+            .where(
+                earlier.endpoint == mine.endpoint,
+                earlier.upload_id == mine.upload_id,
+                earlier.status == PENDING,
+                earlier.event_pk < mine.event_pk,
+            )
+            .exists()
+        )
+        async with self.sessionmaker() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(
+                        mine.id,
+                        mine.endpoint,
+                        mine.attempts,
+                        WebhookEvent.event_id,
+                        WebhookEvent.body,
+                    )
+                    .join(WebhookEvent, WebhookEvent.id == mine.event_pk)
+                    .where(
+                        mine.status == PENDING,
+                        mine.next_attempt_at <= now,
+                        or_(mine.leased_until.is_(None), mine.leased_until < now),
+                        ~waiting_behind,
+                    )
+                    .order_by(mine.event_pk)
+                    .limit(self.settings.batch)
+                    .with_for_update(skip_locked=True, of=mine)
+                )
+            ).all()
+            if rows:
+                await session.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.id.in_([r.id for r in rows]))
+                    .values(leased_until=until)
+                )
+        return [
+            Claimed(r.id, r.endpoint, r.attempts, f"msg_{r.event_id.hex}", r.body, until)
+            for r in rows
+        ]
+
+    async def send(self, claimed: Claimed) -> bool:
+        """One signed attempt; records how it ended. True if the receiver took it."""
+        endpoint = self.endpoints.get(claimed.endpoint)
+        error: str | None
+        if endpoint is None:
+            error = "the endpoint is no longer configured"
+        else:
+            async with self._gate:
+                error = await self._post(endpoint, claimed)
+        await self._finish(claimed, error)
+        return error is None
+
+    async def _post(self, endpoint: WebhookEndpoint, claimed: Claimed) -> str | None:
+        """POST the event; None on a 2xx answer, else why not."""
+        signed = headers(
+            event_id=claimed.event_id, body=claimed.body, secrets=endpoint.secrets, at=utcnow()
+        )
+        try:
+            resp = await self.http.post(endpoint.url, content=claimed.body, headers=signed)
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+        if resp.is_success:
+            return None
+        where = f" to {resp.headers.get('location', '')}" if resp.is_redirect else ""
+        return f"HTTP {resp.status_code}{where} (redirects are not followed)"[:500]
+
+    async def _finish(self, claimed: Claimed, error: str | None) -> None:
+        """Delivered, or the next retry, or failed; only while this deliverer holds the lease."""
+        now = utcnow()
+        attempts = claimed.attempts + 1
+        values: dict[str, object] = {"attempts": attempts, "leased_until": None}
+        if error is None:
+            values.update(status=DELIVERED, delivered_at=now, last_error=None)
+            outcome = "delivered"
+        elif attempts > len(self.settings.backoff):
+            values.update(status=FAILED, last_error=error)
+            outcome = "failed"
+        else:
+            wait = self.settings.backoff[attempts - 1]
+            values.update(next_attempt_at=now + timedelta(seconds=wait), last_error=error)
+            outcome = "retried"
+        async with self.sessionmaker() as session, session.begin():
+            result = await session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.id == claimed.id,
+                    WebhookDelivery.leased_until == claimed.leased_until,
+                )
+                .values(**values)
+            )
+        if not getattr(result, "rowcount", 0):
+            return  # the lease ran out and another deliverer took it over
+        WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+        if outcome != "retried":
+            WEBHOOK_ATTEMPTS.observe(attempts)
+        if error is not None:
+            log.warning(
+                "webhook not delivered",
+                extra={"delivery": claimed.id, "attempts": attempts, "outcome": outcome},
+            )
+
+    async def run_once(self) -> int:
+        """Fan out, claim and send one round; how many deliveries were attempted."""
+        await self.fan_out()
+        claimed = await self.claim()
+        await asyncio.gather(*(self.send(c) for c in claimed))
+        return len(claimed)
+
+    async def prune(self, now: datetime | None = None) -> int:
+        """Drop delivered deliveries older than the retention, and events nothing points at.
+
+        Also measures the age of the oldest event some endpoint still waits for.
+        """
+        now = now or utcnow()
+        before = now - timedelta(days=self.settings.retention_days)
+        async with self.sessionmaker() as session, session.begin():
+            done = await session.execute(
+                delete(WebhookDelivery).where(
+                    WebhookDelivery.status == DELIVERED, WebhookDelivery.delivered_at < before
+                )
+            )
+            await session.execute(
+                delete(WebhookEvent).where(
+                    WebhookEvent.fanned_out.is_(True),
+                    WebhookEvent.created_at < before,
+                    ~select(WebhookDelivery.id)
+                    .where(WebhookDelivery.event_pk == WebhookEvent.id)
+                    .exists(),
+                )
+            )
+            oldest = (
+                await session.execute(
+                    select(func.min(WebhookEvent.created_at))
+                    .select_from(WebhookEvent)
+                    .outerjoin(
+                        WebhookDelivery,
+                        and_(
+                            WebhookDelivery.event_pk == WebhookEvent.id,
+                            WebhookDelivery.status == PENDING,
+                        ),
+                    )
+                    .where(or_(WebhookEvent.fanned_out.is_(False), WebhookDelivery.id.is_not(None)))
+                )
+            ).scalar_one_or_none()
+        WEBHOOK_OLDEST.set((now - oldest).total_seconds() if oldest else 0)
+        return int(getattr(done, "rowcount", 0) or 0)
+
+    async def run_forever(self, *, prune_every: float = 60) -> None:
+        """Deliver until cancelled; errors are logged and the loop goes on."""
+        pruned_at = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if loop.time() - pruned_at >= prune_every:
+                    await self.prune()
+                    pruned_at = loop.time()
+                if await self.run_once():
+                    continue  # more may be due right away
+            except Exception:  # a database hiccup: the next round tries again
+                log.exception("webhook delivery round failed")
+            await asyncio.sleep(self.settings.poll)

@@ -1,0 +1,186 @@
+"""Webhooks out, against a real receiver process that verifies every signature."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from s3upload.app import create_app
+from s3upload.db.records import utcnow
+from s3upload.events.sweeper import sweep
+from s3upload.store import bucket
+from tests.conftest import ROOT, make_settings
+from tests.helpers import create, free_port, put_bytes, put_parts, serving
+
+SECRET = "whsec_" + base64.b64encode(b"webhook-secret-for-the-tests-32b").decode()
+DATA = b"webhook body " * 100
+MiB = 1024 * 1024
+
+
+@dataclass
+class Receiver:
+    """The receiver process: where it listens and what it got."""
+
+    url: str
+    out: Path
+    proc: subprocess.Popen[bytes]
+
+    def mode(self, mode: str) -> None:
+        """What it answers from now on: ok, 500, hang, redirect, close."""
+        self.out.with_name(self.out.name + ".mode").write_text(mode)
+
+    def got(self) -> list[dict]:
+        """Every request it received, in order."""
+        if not self.out.exists():
+            return []
+        return [json.loads(line) for line in self.out.read_text().splitlines()]
+
+    def events(self, upload_id: str) -> list[str]:
+        """Types of the verified, accepted events of one upload, in arrival order."""
+        return [
+            r["body"]["type"]
+            for r in self.got()
+            if r["mode"] == "ok" and all(r["verified"]) and r["body"]["data"]["id"] == upload_id
+        ]
+
+
+def start_receiver(tmp: Path, port: int, *secrets: str) -> Receiver:
+    out = tmp / "received.jsonl"
+    script = ROOT / "tests" / "webhook_receiver.py"
+    proc = subprocess.Popen([sys.executable, str(script), str(port), str(out), *secrets])
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.2)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    return Receiver(f"http://127.0.0.1:{port}/hooks", out, proc)
+
+
+@pytest.fixture(scope="module")
+def receiver(tmp_path_factory) -> Iterator[Receiver]:
+    rx = start_receiver(tmp_path_factory.mktemp("receiver"), free_port(), SECRET)
+    yield rx
+    rx.proc.kill()
+    rx.proc.wait()
+
+
+def webhook_settings(services, receiver_url: str, bucket_name: str, port: int, **delivery):
+    return make_settings(
+        services,
+        s3={"bucket": bucket_name},
+        events={"webhook_url": f"http://127.0.0.1:{port}/events/s3"},
+        webhooks=[{"url": receiver_url, "secret": SECRET}],
+        delivery={"poll": 0.05, "backoff": [0.2] * 8, "timeout": 2, "lease": 5, **delivery},
+    )
+
+
+@pytest.fixture(scope="module")
+async def wired(services, app, receiver):
+    """The app served on a real port: RGW events in, webhooks out to the receiver."""
+    port = free_port()
+    settings = webhook_settings(services, receiver.url, "test-webhooks", port)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), serving(application, port) as base:
+        await bucket.setup(application.state.store, settings)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            yield application, client
+
+
+async def arrived(receiver: Receiver, upload_id: str, want: list[str], seconds: float = 10):
+    """The upload's events once `want` have all arrived (or what came by the deadline)."""
+    got: list[str] = []
+    for _ in range(int(seconds / 0.05)):
+        got = receiver.events(upload_id)
+        if len(got) >= len(want):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # and nothing more after them
+    return receiver.events(upload_id)
+
+
+async def test_single_upload_and_delete_reach_the_receiver_once_each(wired, receiver, auth, http):
+    _, client = wired
+    up = await create(client, auth, fileSize=len(DATA), metadata={"title": "hi"})
+    assert (await put_bytes(http, up, DATA)).status_code == 200
+    done = await client.post(f"/uploads/{up['id']}/complete", headers=auth)
+    assert done.json()["status"] == "uploaded"
+    assert (await client.delete(f"/files/{up['id']}", headers=auth)).status_code == 204
+    assert await arrived(receiver, up["id"], ["x", "y"]) == ["upload.uploaded", "upload.deleted"]
+    first = next(r for r in receiver.got() if r["body"]["data"]["id"] == up["id"])
+    assert first["id"].startswith("msg_")
+    data = first["body"]["data"]
+    assert data["status"] == "uploaded"
+    assert data["fileSize"] == len(DATA)
+    assert data["metadata"] == {"title": "hi"}
+    assert data["owner"]
+    assert set(data) >= {"key", "fileName", "fileType", "createdAt", "uploadedAt"}
+    text = json.dumps(first["body"])
+    assert "X-Amz-Signature" not in text
+    assert "single" not in data
+    assert auth["Authorization"].split()[1] not in text
+
+
+async def test_multipart_uppy_cancel_processing_and_events(wired, receiver, auth, auth_for, http):
+    app, client = wired
+    data = b"m" * (2 * 5 * MiB + 10)
+    multi = await create(client, auth, fileType="video/mp4", fileSize=len(data), fileName="v.mp4")
+    await put_parts(http, multi["multipart"]["parts"], data, multi["multipart"]["partSize"])
+    assert (await client.post(f"/uploads/{multi['id']}/complete", headers=auth)).status_code == 200
+    processor = auth_for("worker-1", roles=["processor"])
+    for status in ("processing", "completed"):
+        body = {"id": multi["id"], "status": status}
+        assert (await client.put("/file-status", json=body, headers=processor)).status_code == 200
+    cancelled = await create(client, auth, fileSize=len(DATA))
+    assert (await client.delete(f"/uploads/{cancelled['id']}", headers=auth)).status_code == 204
+    pushed = await create(client, auth, fileSize=len(DATA))  # no complete: RGW's event verifies
+    assert (await put_bytes(http, pushed, DATA)).status_code == 200
+    stale = await create(client, auth, fileSize=len(DATA))
+    later = utcnow() + timedelta(days=3)
+    run = {"sessionmaker": app.state.sessionmaker, "store": app.state.store}
+    await sweep(**run, settings=app.state.settings.sweep, now=later)
+    want = ["upload.uploaded", "upload.processing", "upload.completed"]
+    assert await arrived(receiver, multi["id"], want) == want
+    assert await arrived(receiver, cancelled["id"], ["a"]) == ["upload.aborted"]
+    assert await arrived(receiver, pushed["id"], ["a"]) == ["upload.uploaded"]
+    assert await arrived(receiver, stale["id"], ["a"]) == ["upload.expired"]
+
+
+async def test_a_failing_receiver_is_retried_and_never_followed(wired, receiver, auth, http):
+    _, client = wired
+    receiver.mode("500")
+    up = await create(client, auth, fileSize=len(DATA))
+    assert (await put_bytes(http, up, DATA)).status_code == 200
+    await client.post(f"/uploads/{up['id']}/complete", headers=auth)
+    await asyncio.sleep(0.3)  # attempts every 0.2 s, 9 in all
+    receiver.mode("redirect")
+    await asyncio.sleep(0.4)
+    receiver.mode("ok")
+    assert await arrived(receiver, up["id"], ["a"]) == ["upload.uploaded"]
+    mine = [r for r in receiver.got() if r["body"]["data"]["id"] == up["id"]]
+    assert {r["mode"] for r in mine} == {"500", "redirect", "ok"}
+    assert len({r["id"] for r in mine}) == 1  # the same webhook-id on every attempt
+    assert not [r for r in receiver.got() if r["path"] == "/elsewhere"]
+
+
+def test_bad_endpoints_refuse_to_start(services):
+    from pydantic import ValidationError
+
+    for endpoint, message in (
+        ({"url": "ftp://example.com/h", "secret": SECRET}, "http"),
+        ({"url": "http://127.0.0.1/h", "secret": "not-a-secret"}, "whsec_"),
+        ({"url": "http://127.0.0.1/h", "secret": SECRET, "events": ["upload.x"]}, "unknown"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            make_settings(services, webhooks=[endpoint])
