@@ -60,4 +60,9 @@ class Receiver(BaseHTTPRequestHandler):
         pass
 
 
-ThreadingHTTPServer(("127.0.0.1", PORT), Receiver).serve_forever()
+class Server(ThreadingHTTPServer):
+    # The default listen backlog (5) resets connections when several deliverers send at once.
+    request_queue_size = 256
+
+
+Server(("127.0.0.1", PORT), Receiver).serve_forever()

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,60 +14,19 @@ from s3upload.app import create_app
 from s3upload.db.records import utcnow
 from s3upload.events.sweeper import sweep
 from s3upload.store import bucket
-from tests.conftest import ROOT, make_settings
+from tests.conftest import make_settings
 from tests.helpers import create, free_port, put_bytes, put_parts, serving
+from tests.webhook_helpers import SECRET, Receiver, arrived, start_receiver
 
-SECRET = "whsec_" + base64.b64encode(b"webhook-secret-for-the-tests-32b").decode()
 DATA = b"webhook body " * 100
 MiB = 1024 * 1024
-
-
-@dataclass
-class Receiver:
-    """The receiver process: where it listens and what it got."""
-
-    url: str
-    out: Path
-    proc: subprocess.Popen[bytes]
-
-    def mode(self, mode: str) -> None:
-        """What it answers from now on: ok, 500, hang, redirect, close."""
-        self.out.with_name(self.out.name + ".mode").write_text(mode)
-
-    def got(self) -> list[dict]:
-        """Every request it received, in order."""
-        if not self.out.exists():
-            return []
-        return [json.loads(line) for line in self.out.read_text().splitlines()]
-
-    def events(self, upload_id: str) -> list[str]:
-        """Types of the verified, accepted events of one upload, in arrival order."""
-        return [
-            r["body"]["type"]
-            for r in self.got()
-            if r["mode"] == "ok" and all(r["verified"]) and r["body"]["data"]["id"] == upload_id
-        ]
-
-
-def start_receiver(tmp: Path, port: int, *secrets: str) -> Receiver:
-    out = tmp / "received.jsonl"
-    script = ROOT / "tests" / "webhook_receiver.py"
-    proc = subprocess.Popen([sys.executable, str(script), str(port), str(out), *secrets])
-    for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.2)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    return Receiver(f"http://127.0.0.1:{port}/hooks", out, proc)
 
 
 @pytest.fixture(scope="module")
 def receiver(tmp_path_factory) -> Iterator[Receiver]:
     rx = start_receiver(tmp_path_factory.mktemp("receiver"), free_port(), SECRET)
     yield rx
-    rx.proc.kill()
-    rx.proc.wait()
+    rx.stop()
 
 
 def webhook_settings(services, receiver_url: str, bucket_name: str, port: int, **delivery):
@@ -96,18 +49,6 @@ async def wired(services, app, receiver):
         await bucket.setup(application.state.store, settings)
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             yield application, client
-
-
-async def arrived(receiver: Receiver, upload_id: str, want: list[str], seconds: float = 10):
-    """The upload's events once `want` have all arrived (or what came by the deadline)."""
-    got: list[str] = []
-    for _ in range(int(seconds / 0.05)):
-        got = receiver.events(upload_id)
-        if len(got) >= len(want):
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.3)  # and nothing more after them
-    return receiver.events(upload_id)
 
 
 async def test_single_upload_and_delete_reach_the_receiver_once_each(wired, receiver, auth, http):

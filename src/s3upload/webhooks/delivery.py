@@ -222,7 +222,12 @@ class Deliverer:
         if error is not None:
             log.warning(
                 "webhook not delivered",
-                extra={"delivery": claimed.id, "attempts": attempts, "outcome": outcome},
+                extra={
+                    "delivery": claimed.id,
+                    "attempts": attempts,
+                    "outcome": outcome,
+                    "error": error,
+                },
             )
 
     async def run_once(self) -> int:
