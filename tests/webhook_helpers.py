@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -79,3 +80,17 @@ async def arrived(receiver: Receiver, upload_id: str, want: list[str], seconds: 
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)  # and nothing more after them
     return receiver.events(upload_id)
+
+
+async def drain_outbox(sessionmaker: Any) -> None:
+    """Events other tests left behind are fanned out to no endpoint, so a test's receiver
+    gets this test's events (and a test's deliverer is not busy with thousands of others)."""
+    from s3upload.settings import DeliverySettings
+    from s3upload.webhooks.delivery import Deliverer
+
+    drain = Deliverer(sessionmaker, [], DeliverySettings())
+    try:
+        while await drain.fan_out():
+            pass
+    finally:
+        await drain.close()

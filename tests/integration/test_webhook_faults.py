@@ -35,7 +35,7 @@ from s3upload.webhooks.delivery import Deliverer
 from s3upload.webhooks.signing import headers
 from tests.conftest import BUCKET, EVENTS_SECRET, ROOT, TEST_SECRET, Services, make_settings
 from tests.helpers import create, free_port, put_bytes
-from tests.webhook_helpers import SECRET, Receiver, arrived, start_receiver
+from tests.webhook_helpers import SECRET, Receiver, arrived, drain_outbox, start_receiver
 
 OLD_SECRET = "whsec_" + base64.b64encode(b"the-previous-webhook-secret-32by").decode()
 DATA = b"fault body " * 100
@@ -48,14 +48,8 @@ FAST = {"poll": 0.05, "backoff": [0.3] * 10, "timeout": 1, "lease": 2}
 
 @pytest.fixture
 async def quiet_outbox(app: FastAPI) -> None:
-    """Events other tests left behind are fanned out to no endpoint, so a test's receiver
-    gets this test's events (and a test's deliverer is not busy with thousands of others)."""
-    drain = Deliverer(app.state.sessionmaker, [], DeliverySettings())
-    try:
-        while await drain.fan_out():
-            pass
-    finally:
-        await drain.close()
+    """Events other tests left behind go to no endpoint (see `drain_outbox`)."""
+    await drain_outbox(app.state.sessionmaker)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from s3upload.events.sweeper import sweep
 from s3upload.store import bucket
 from tests.conftest import make_settings
 from tests.helpers import create, free_port, put_bytes, put_parts, serving
-from tests.webhook_helpers import SECRET, Receiver, arrived, start_receiver
+from tests.webhook_helpers import SECRET, Receiver, arrived, drain_outbox, start_receiver
 
 DATA = b"webhook body " * 100
 MiB = 1024 * 1024
@@ -44,6 +44,7 @@ async def wired(services, app, receiver):
     """The app served on a real port: RGW events in, webhooks out to the receiver."""
     port = free_port()
     settings = webhook_settings(services, receiver.url, "test-webhooks", port)
+    await drain_outbox(app.state.sessionmaker)
     application = create_app(settings)
     async with application.router.lifespan_context(application), serving(application, port) as base:
         await bucket.setup(application.state.store, settings)
