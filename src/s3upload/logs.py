@@ -64,6 +64,9 @@ def setup_logging(level: str) -> None:
         logging.getLogger(name).propagate = True
     # The access log is ours; uvicorn's would repeat it without the owner and upload id.
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request it makes (webhook deliveries, JWKS) at INFO: a line per
+    # delivery would cost more than the delivery; failures are logged by their callers.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 class AccessLogMiddleware:

@@ -17,9 +17,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 import httpx
-from sqlalchemy import and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -34,6 +35,24 @@ log = logging.getLogger("s3upload.webhooks")
 # Serialises fan-out across deliverers, so deliveries are made in event order.
 _FAN_OUT_LOCK = 0x53335550  # "S3UP"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
+# One statement, executed for every delivery of a round (executemany), in one transaction.
+_FINISH = (
+    update(_DELIVERIES)
+    .where(
+        _DELIVERIES.c.id == bindparam("b_id"), _DELIVERIES.c.leased_until == bindparam("b_lease")
+    )
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        next_attempt_at=bindparam("b_next"),
+        last_error=bindparam("b_error"),
+        delivered_at=bindparam("b_delivered"),
+        leased_until=None,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -164,77 +183,74 @@ class Deliverer:
             for r in rows
         ]
 
-    async def send(self, claimed: Claimed) -> bool:
-        """One signed attempt; records how it ended. True if the receiver took it."""
+    async def attempt(self, claimed: Claimed) -> str | None:
+        """One signed POST; None if the receiver took it, else why not."""
         endpoint = self.endpoints.get(claimed.endpoint)
-        error: str | None
         if endpoint is None:
-            error = "the endpoint is no longer configured"
-        else:
-            async with self._gate:
-                error = await self._post(endpoint, claimed)
-        await self._finish(claimed, error)
-        return error is None
-
-    async def _post(self, endpoint: WebhookEndpoint, claimed: Claimed) -> str | None:
-        """POST the event; None on a 2xx answer, else why not."""
+            return "the endpoint is no longer configured"
         signed = headers(
             event_id=claimed.event_id, body=claimed.body, secrets=endpoint.secrets, at=utcnow()
         )
-        try:
-            resp = await self.http.post(endpoint.url, content=claimed.body, headers=signed)
-        except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+        async with self._gate:
+            try:
+                resp = await self.http.post(endpoint.url, content=claimed.body, headers=signed)
+            except httpx.HTTPError as exc:
+                return f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
         if resp.is_success:
             return None
         where = f" to {resp.headers.get('location', '')}" if resp.is_redirect else ""
         return f"HTTP {resp.status_code}{where} (redirects are not followed)"[:500]
 
-    async def _finish(self, claimed: Claimed, error: str | None) -> None:
-        """Delivered, or the next retry, or failed; only while this deliverer holds the lease."""
+    async def finish(self, results: list[tuple[Claimed, str | None]]) -> None:
+        """Record a round's outcomes in one transaction: delivered, the next retry, or
+        failed; each only while this deliverer still holds its lease."""
+        if not results:
+            return
         now = utcnow()
-        attempts = claimed.attempts + 1
-        values: dict[str, object] = {"attempts": attempts, "leased_until": None}
-        if error is None:
-            values.update(status=DELIVERED, delivered_at=now, last_error=None)
-            outcome = "delivered"
-        elif attempts > len(self.settings.backoff):
-            values.update(status=FAILED, last_error=error)
-            outcome = "failed"
-        else:
-            wait = self.settings.backoff[attempts - 1]
-            values.update(next_attempt_at=now + timedelta(seconds=wait), last_error=error)
-            outcome = "retried"
-        async with self.sessionmaker() as session, session.begin():
-            result = await session.execute(
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id == claimed.id,
-                    WebhookDelivery.leased_until == claimed.leased_until,
+        rows = []
+        for claimed, error in results:
+            attempts = claimed.attempts + 1
+            if error is None:
+                status, after, outcome = DELIVERED, now, "delivered"
+            elif attempts > len(self.settings.backoff):
+                status, after, outcome = FAILED, now, "failed"
+            else:
+                wait = self.settings.backoff[attempts - 1]
+                status, after, outcome = PENDING, now + timedelta(seconds=wait), "retried"
+            rows.append(
+                {
+                    "b_id": claimed.id,
+                    "b_lease": claimed.leased_until,
+                    "b_status": status,
+                    "b_attempts": attempts,
+                    "b_next": after,
+                    "b_error": error,
+                    "b_delivered": now if error is None else None,
+                }
+            )
+            WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
+            if outcome != "retried":
+                WEBHOOK_ATTEMPTS.observe(attempts)
+            if error is not None:
+                log.warning(
+                    "webhook not delivered",
+                    extra={
+                        "delivery": claimed.id,
+                        "attempts": attempts,
+                        "outcome": outcome,
+                        "error": error,
+                    },
                 )
-                .values(**values)
-            )
-        if not getattr(result, "rowcount", 0):
-            return  # the lease ran out and another deliverer took it over
-        WEBHOOK_DELIVERIES.labels(outcome=outcome).inc()
-        if outcome != "retried":
-            WEBHOOK_ATTEMPTS.observe(attempts)
-        if error is not None:
-            log.warning(
-                "webhook not delivered",
-                extra={
-                    "delivery": claimed.id,
-                    "attempts": attempts,
-                    "outcome": outcome,
-                    "error": error,
-                },
-            )
+        async with self.sessionmaker() as session, session.begin():
+            # A row whose lease ran out (another deliverer took it over) is left alone.
+            await session.execute(_FINISH, rows)
 
     async def run_once(self) -> int:
         """Fan out, claim and send one round; how many deliveries were attempted."""
         await self.fan_out()
         claimed = await self.claim()
-        await asyncio.gather(*(self.send(c) for c in claimed))
+        errors = await asyncio.gather(*(self.attempt(c) for c in claimed))
+        await self.finish(list(zip(claimed, errors, strict=True)))
         return len(claimed)
 
     async def prune(self, now: datetime | None = None) -> int:
