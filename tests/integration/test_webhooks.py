@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -126,3 +128,47 @@ def test_bad_endpoints_refuse_to_start(services):
     ):
         with pytest.raises(ValidationError, match=message):
             make_settings(services, webhooks=[endpoint])
+
+
+async def test_uppy_upload_reaches_the_receiver(wired, receiver, auth, http):
+    _, client = wired
+    data = b"u" * (5 * MiB + 10)
+    created = await client.post(
+        "/s3/multipart", headers=auth, json={"filename": "u.mp4", "type": "video/mp4"}
+    )
+    upload_id, key = created.json()["uploadId"], created.json()["key"]
+    q = f"key={quote(key, safe='')}"
+    parts = []
+    for n, chunk in ((1, data[: 5 * MiB]), (2, data[5 * MiB :])):
+        signed = (await client.get(f"/s3/multipart/{upload_id}/{n}?{q}", headers=auth)).json()
+        put = await http.put(signed["url"], content=chunk)
+        parts.append({"PartNumber": n, "ETag": put.headers["ETag"]})
+    done = await client.post(
+        f"/s3/multipart/{upload_id}/complete?{q}", headers=auth, json={"parts": parts}
+    )
+    assert done.status_code == 200, done.text
+    assert await arrived(receiver, upload_id, ["a"]) == ["upload.uploaded"]
+
+
+async def test_a_change_that_rolls_back_writes_no_event(app, auth, client):
+    """The event is written in the change's own transaction: no change, no event."""
+    from sqlalchemy import func, select, update
+
+    from s3upload.db import outbox
+    from s3upload.db.models import Upload, WebhookEvent
+    from s3upload.db.states import Status
+
+    up = await create(client, auth, fileSize=len(DATA))
+    upload_id = uuid.UUID(up["id"])
+    count = select(func.count()).where(WebhookEvent.upload_id == upload_id)
+    async with app.state.sessionmaker() as session:
+        upload = await session.get(Upload, upload_id)
+        await session.execute(
+            update(Upload).where(Upload.id == upload_id).values(status=Status.ABORTED)
+        )
+        await outbox.record(session, upload, Status.ABORTED, updated_at=utcnow())
+        await session.rollback()
+        assert (await session.execute(count)).scalar_one() == 0
+    assert (await client.delete(f"/uploads/{up['id']}", headers=auth)).status_code == 204
+    async with app.state.sessionmaker() as session:
+        assert (await session.execute(count)).scalar_one() == 1  # the real change wrote one
