@@ -613,10 +613,10 @@ def report(
 READING = """## Reading the figures
 
 - Delivery is bounded by CPU, on the same cores as the API, PostgreSQL, the receiver and the
-  load generator. Each delivery is an HTTP request with its signature, a transaction that
-  records how it ended (one `UPDATE` per delivery), an access-log line of the HTTP client at
-  `INFO`, and the receiver's own work; a round sends its batch at most
-  `DELIVERY_CONCURRENCY` at once and the next round starts after the slowest of it.
+  load generator. Each delivery is an HTTP request with its signature and the receiver's own
+  work; a round claims up to `DELIVERY_BATCH`, sends them at most `DELIVERY_CONCURRENCY` at
+  once, records every outcome in one transaction (one statement, executemany), and the next
+  round starts after the slowest request of it.
 - When the API saturates the machine, the in-app deliverers get little of it: during the
   `PUT /file-status` runs with webhooks on, only a small part of the events written were
   delivered while wrk ran, and the backlog went out in the seconds after (columns
