@@ -417,3 +417,23 @@ async def test_the_sweeper_seals_or_fails_verified_post_uploads(client, app, aut
     assert (await client.get(f"/files/{kept['id']}/download", headers=auth)).status_code == 200
     again = await sweep(**run, settings=app.state.settings.sweep, now=later)
     assert not [a for a in again if a.upload_id in (swapped["id"], kept["id"])]  # once each
+
+
+async def test_readers_of_other_owners_uploads_get_no_signed_target(client, auth, auth_for):
+    """Admins and processors read any record, but only the owner gets URLs to send bytes."""
+    single = await create(client, auth)
+    multi = await create(client, auth, fileType="application/zip", fileSize=12 * MiB)
+    own = (await client.get(f"/uploads/{single['id']}", headers=auth)).json()
+    assert own["single"]["url"]
+    for role in ("admin", "processor"):
+        reader = auth_for(f"reader-{role}", roles=[role])
+        got = await client.get(f"/uploads/{single['id']}", headers=reader)
+        assert got.status_code == 200, got.text
+        assert got.json()["single"] is None
+        got = (await client.get(f"/uploads/{multi['id']}", headers=reader)).json()
+        assert got["multipart"] is None
+        assert got["uploadedParts"] is None
+        signed = await client.post(
+            f"/uploads/{multi['id']}/parts", json={"partNumbers": [1]}, headers=reader
+        )
+        assert_error(signed, 404)

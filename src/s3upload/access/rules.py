@@ -52,6 +52,15 @@ def check(user: User, upload: Upload, action: Action) -> None:
         raise NotFound()
 
 
+def allowed(user: User, upload: Upload, action: Action) -> bool:
+    """Whether `user` may do `action` to `upload`, as a yes or no."""
+    try:
+        check(user, upload, action)
+    except (NotFound, RoleRequired):
+        return False
+    return True
+
+
 async def load(
     session: AsyncSession,
     user: User,

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, Response, status
 
 from s3upload.access.deps import CancellableUpload, CompletableUpload, ReadableUpload
-from s3upload.access.rules import load
+from s3upload.access.rules import Action, allowed, load
 from s3upload.auth.deps import CurrentUser
 from s3upload.auth.ratelimit import CreateLimited
 from s3upload.db.session import SessionDep
@@ -88,8 +88,16 @@ async def create_upload(
 
 
 @router.get("/uploads/{id}", response_model=UploadOut, responses=responses(401, 404, 422, 502, 503))
-async def get_upload(upload: ReadableUpload, store: Store, settings: SettingsDep) -> UploadOut:
-    """One upload. While pending: a fresh single target, or the parts already stored (resume)."""
+async def get_upload(
+    upload: ReadableUpload, store: Store, settings: SettingsDep, user: CurrentUser
+) -> UploadOut:
+    """One upload. While pending: a fresh single target, or the parts already stored (resume).
+
+    The target is signed only for whoever may send the bytes (the owner); admins and
+    processors read the record alone.
+    """
+    if not allowed(user, upload, Action.SIGN):
+        return to_out(upload)
     if upload.strategy == "multipart":
         plan = None
         if upload.part_size and upload.part_count:
