@@ -578,3 +578,43 @@ async def _events(sm: Any, upload_ids: set[str]) -> list[WebhookEvent]:
             )
         )
         return list(rows.scalars())
+
+
+async def test_a_hung_receiver_does_not_hold_another_endpoint(services, app, auth, tmp_path):
+    """Each endpoint is delivered by its own loop: one that hangs delays only itself.
+
+    (Here, not beside the module-wide app of test_webhooks.py, whose deliverer would fan
+    this app's events out to its own endpoint only.)"""
+    (tmp_path / "fast").mkdir()
+    (tmp_path / "slow").mkdir()
+    fast = start_receiver(tmp_path / "fast", free_port(), SECRET)
+    slow = start_receiver(tmp_path / "slow", free_port(), SECRET)
+    slow.mode("hang")
+    try:
+        await drain_outbox(app.state.sessionmaker)
+        settings = make_settings(
+            services,
+            webhooks=[{"url": slow.url, "secret": SECRET}, {"url": fast.url, "secret": SECRET}],
+            delivery={"poll": 0.05, "backoff": [30], "timeout": 30, "lease": 60},
+        )
+        application = create_app(settings)
+        transport = httpx.ASGITransport(app=application)
+        async with (
+            application.router.lifespan_context(application),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as client,
+        ):
+            first = await create(client, auth, fileSize=len(DATA))
+            assert (await client.delete(f"/uploads/{first['id']}", headers=auth)).status_code == 204
+            await asyncio.sleep(0.5)  # the slow receiver now holds its first delivery
+            second = await create(client, auth, fileSize=len(DATA))
+            cancelled = await client.delete(f"/uploads/{second['id']}", headers=auth)
+            assert cancelled.status_code == 204
+            # Delivered while the slow receiver still holds its request (it hangs for 60 s,
+            # and `arrived` gives up after 10): the fast endpoint was not waiting on it.
+            assert await arrived(fast, second["id"], ["a"]) == ["upload.aborted"]
+            assert fast.events(first["id"]) == ["upload.aborted"]
+            assert [r["body"]["data"]["id"] for r in slow.got()] == [first["id"]]
+    finally:
+        for receiver in (fast, slow):
+            receiver.proc.kill()
+            receiver.proc.wait()

@@ -20,7 +20,19 @@ from datetime import datetime, timedelta
 from typing import cast
 
 import httpx
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -84,7 +96,8 @@ class Deliverer:
         self.http = http or httpx.AsyncClient(
             timeout=settings.timeout, follow_redirects=False, trust_env=False
         )
-        self._gate = asyncio.Semaphore(settings.concurrency)
+        # Each endpoint's own requests in flight: a hung receiver cannot hold another's.
+        self._gates = {url: asyncio.Semaphore(settings.concurrency) for url in self.endpoints}
 
     async def close(self) -> None:
         """Close the HTTP client."""
@@ -134,8 +147,9 @@ class Deliverer:
             )
         return len(events)
 
-    async def claim(self) -> list[Claimed]:
-        """Due deliveries, leased to this deliverer; per upload and endpoint the oldest only."""
+    async def claim(self, endpoint: str | None = None) -> list[Claimed]:
+        """Due deliveries (to one endpoint, or any), leased to this deliverer; per upload and
+        endpoint the oldest only."""
         now = utcnow()
         until = now + timedelta(seconds=self.settings.lease)
         mine = aliased(WebhookDelivery)
@@ -167,6 +181,7 @@ class Deliverer:
                         or_(mine.leased_until.is_(None), mine.leased_until < now),
                         ~waiting_behind,
                     )
+                    .where(mine.endpoint == endpoint if endpoint else true())
                     .order_by(mine.event_pk)
                     .limit(self.settings.batch)
                     .with_for_update(skip_locked=True, of=mine)
@@ -191,7 +206,7 @@ class Deliverer:
         signed = headers(
             event_id=claimed.event_id, body=claimed.body, secrets=endpoint.secrets, at=utcnow()
         )
-        async with self._gate:
+        async with self._gates[claimed.endpoint]:
             try:
                 resp = await self.http.post(endpoint.url, content=claimed.body, headers=signed)
             except httpx.HTTPError as exc:
@@ -245,10 +260,11 @@ class Deliverer:
             # A row whose lease ran out (another deliverer took it over) is left alone.
             await session.execute(_FINISH, rows)
 
-    async def run_once(self) -> int:
-        """Fan out, claim and send one round; how many deliveries were attempted."""
+    async def run_once(self, endpoint: str | None = None) -> int:
+        """Fan out, claim and send one round (to one endpoint, or all); how many deliveries
+        were attempted."""
         await self.fan_out()
-        claimed = await self.claim()
+        claimed = await self.claim(endpoint)
         errors = await asyncio.gather(*(self.attempt(c) for c in claimed))
         await self.finish(list(zip(claimed, errors, strict=True)))
         return len(claimed)
@@ -293,16 +309,26 @@ class Deliverer:
         return int(getattr(done, "rowcount", 0) or 0)
 
     async def run_forever(self, *, prune_every: float = 60) -> None:
-        """Deliver until cancelled; errors are logged and the loop goes on."""
-        pruned_at = 0.0
-        loop = asyncio.get_running_loop()
+        """Deliver until cancelled: a loop per endpoint, so a slow or dead receiver only ever
+        holds its own deliveries, and one that prunes."""
+        urls: list[str | None] = list(self.endpoints) or [None]
+        await asyncio.gather(
+            *(self._deliver_forever(url) for url in urls), self._prune(prune_every)
+        )
+
+    async def _deliver_forever(self, endpoint: str | None) -> None:
         while True:
             try:
-                if loop.time() - pruned_at >= prune_every:
-                    await self.prune()
-                    pruned_at = loop.time()
-                if await self.run_once():
+                if await self.run_once(endpoint):
                     continue  # more may be due right away
             except Exception:  # a database hiccup: the next round tries again
                 log.exception("webhook delivery round failed")
             await asyncio.sleep(self.settings.poll)
+
+    async def _prune(self, every: float) -> None:
+        while True:
+            try:
+                await self.prune()
+            except Exception:  # tried again at the next interval
+                log.exception("webhook pruning failed")
+            await asyncio.sleep(every)
