@@ -172,3 +172,21 @@ async def test_a_change_that_rolls_back_writes_no_event(app, auth, client):
     assert (await client.delete(f"/uploads/{up['id']}", headers=auth)).status_code == 204
     async with app.state.sessionmaker() as session:
         assert (await session.execute(count)).scalar_one() == 1  # the real change wrote one
+
+
+async def test_event_data_is_the_upload_object_without_targets(app, auth, client):
+    """The outbox builds its own dict (db/ sits below the API's schemas): it must not drift
+    from the upload object the API answers, but for the signed targets and the owner."""
+    from s3upload.db import outbox
+    from s3upload.db.models import Upload
+
+    up = await create(client, auth, fileSize=len(DATA), metadata={"title": "x"})
+    async with app.state.sessionmaker() as session:
+        upload = await session.get(Upload, uuid.UUID(up["id"]))
+        data = outbox.upload_data(upload)
+    api = (await client.get(f"/files/{up['id']}", headers=auth)).json()
+    targets = {"single", "multipart", "uploadedParts"}
+    assert set(data) == (set(api) - targets) | {"owner"}
+    assert {k: data[k] for k in api if k not in targets} == {
+        k: v for k, v in api.items() if k not in targets
+    }
