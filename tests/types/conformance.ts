@@ -36,7 +36,8 @@ export const error: Failures<Check<decl.UploadError, impl.UploadError>> = {};
 export const clientOptions: Failures<
   Check<decl.S3UploadClientOptions, ImplClientOptions, "token" | "storage">
 > = {};
-export const uploadOptions: Failures<Check<decl.UploadOptions, ImplUploadOptions>> = {};
+// `scope` defaults to null: inferred as null alone.
+export const uploadOptions: Failures<Check<decl.UploadOptions, ImplUploadOptions, "scope">> = {};
 export const errorOptions: Failures<
   Check<decl.UploadErrorOptions, ImplErrorOptions, "details" | "retryAfter">
 > = {};

@@ -69,6 +69,14 @@ export interface UploadRecord {
   strategy: "single" | "multipart";
   profile: string;
   metadata: Record<string, string>;
+  /** What the file belongs to (`event/1234`), or null. */
+  scope: string | null;
+  /** The uploader's subject. */
+  owner: string;
+  /** Whether the application claimed it (profiles with `claim_within`). */
+  claimed: boolean;
+  /** When an unclaimed finished file is removed; null when nothing needs claiming. */
+  claimDeadline: string | null;
   checksum: Checksum | null;
   failureReason: string | null;
   /** ISO 8601 timestamps. */
@@ -248,6 +256,8 @@ export interface UploadOptions {
   profile?: string;
   /** Object metadata, stored as `x-amz-meta-*`. */
   metadata?: Record<string, string>;
+  /** What the file belongs to, `<type>/<id>` (e.g. `event/1234`); see the profile's `scopeTypes`. */
+  scope?: string | null;
 }
 
 export interface ApiOptions {
@@ -317,12 +327,13 @@ export class Upload extends EventTarget {
   constructor(
     client: S3UploadClient,
     file: File,
-    options: { profile: string; metadata: Record<string, string> },
+    options: { profile: string; metadata: Record<string, string>; scope?: string | null },
   );
   client: S3UploadClient;
   file: File;
   profile: string;
   metadata: Record<string, string>;
+  scope: string | null;
   /** The service's id, once created (or found again to resume). */
   id: string | null;
   /** The service's upload object, once known; the final one when done. */

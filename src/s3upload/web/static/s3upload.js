@@ -186,8 +186,8 @@ export class S3UploadClient extends EventTarget {
   }
 
   /** Start uploading a File; answers an Upload (an EventTarget with a `done` promise). */
-  upload(file, { profile = "default", metadata = {} } = {}) {
-    const upload = new Upload(this, file, { profile, metadata });
+  upload(file, { profile = "default", metadata = {}, scope = null } = {}) {
+    const upload = new Upload(this, file, { profile, metadata, scope });
     this.uploads.add(upload);
     upload.addEventListener("progress", () => this.#progress());
     upload.addEventListener("state", () => this.#progress());
@@ -231,12 +231,13 @@ export class S3UploadClient extends EventTarget {
  * "failed"), loaded, total, error, partCount, resumedParts. Events: "state", "progress" {loaded, total}.
  */
 export class Upload extends EventTarget {
-  constructor(client, file, { profile, metadata }) {
+  constructor(client, file, { profile, metadata, scope }) {
     super();
     this.client = client;
     this.file = file;
     this.profile = profile;
     this.metadata = metadata;
+    this.scope = scope ?? null;
     this.id = null;
     this.record = null;
     this.state = "queued";
@@ -291,6 +292,7 @@ export class Upload extends EventTarget {
           fileSize: file.size,
           profile: this.profile,
           metadata: this.metadata,
+          ...(this.scope ? { scope: this.scope } : {}),
         });
         // The create is not aborted midway (the record might exist without us knowing its
         // id); a cancel that came meanwhile takes effect now, with the id to cancel.
