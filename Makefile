@@ -1,5 +1,5 @@
 # s3upload: `make run` starts the service locally, `make test` runs the whole test suite.
-.PHONY: run stop test lint deps bench perf uppy
+.PHONY: run stop test lint deps bench perf uppy example
 
 deps:
 	bash scripts/install-deps.sh
@@ -10,6 +10,10 @@ uppy:
 
 run:
 	bash scripts/dev.sh
+
+# The event-photos example app on http://127.0.0.1:8100, with the service set up for it.
+example:
+	bash scripts/example.sh
 
 stop:
 	RGW_DIR=$(CURDIR)/.local/rgw bash scripts/rgw-down.sh

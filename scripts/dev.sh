@@ -36,7 +36,7 @@ export DATABASE_URL="sqlite+aiosqlite:///$STATE/s3upload.db"
 export S3_REGION=default S3_BUCKET=${S3_BUCKET:-s3upload-dev}
 # RGW (Ceph Pacific) enforces Content-MD5 but not the newer x-amz-checksum-* headers.
 export S3_CHECKSUM_ALGORITHMS='["MD5"]'
-export CORS_ORIGINS='["http://127.0.0.1:8000","http://localhost:8000"]'
+export CORS_ORIGINS=${CORS_ORIGINS:-'["http://127.0.0.1:8000","http://localhost:8000"]'}
 # RGW pushes ObjectCreated/ObjectRemoved to the webhook, so uploads verify without complete.
 PORT=${PORT:-8000}
 export EVENTS_SECRET=${EVENTS_SECRET:-local-development-events-secret}
