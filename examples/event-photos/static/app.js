@@ -29,8 +29,9 @@ async function start() {
   const { users, events } = await (await fetch("/api/demo")).json();
   state.events = events;
   for (const user of users) {
-    const roles = events.filter((e) => e.people[user]).map((e) => `${e.people[user]} at ${e.name}`);
-    $("#user").append(new Option(`${user} (${roles.join(", ") || "no events"})`, user));
+    const at = events.filter((e) => e.people[user]);
+    const about = at.map((e) => (e.people[user] === "organiser" ? `organises ${e.name}` : e.name));
+    $("#user").append(new Option(`${user} (${about.join(", ") || "no events"})`, user));
   }
   for (const event of events) $("#event").append(new Option(event.name, event.id));
   if (state.user) {
@@ -54,6 +55,7 @@ async function signIn(user) {
 
 function signedIn() {
   $("#who").textContent = `Signed in as ${state.user}`;
+  $("#add").reset();
   $("main").hidden = false;
   showPhotos();
 }
