@@ -244,8 +244,13 @@ async def test_attendees_add_and_see_photos_others_are_refused_organisers_delete
     await images_shown(pg)
     await pg.screenshot(path=screenshots / "event-photos.png", full_page=True)
 
-    # Someone not on the event's list is refused, with the app's own sentence.
-    await sign_in(pg, "dave")
+    # Someone not on the event's list is refused, with the app's own sentence: carol
+    # organises the Workshop (no photos yet), not the Keynote.
+    await sign_in(pg, "carol")
+    await pg.select_option("#event", "2")
+    await expect(pg.locator("#photos")).to_have_attribute("data-state", "loaded")
+    await expect(pg.locator("#message")).to_have_text("No photos of Workshop yet.")
+    await pg.select_option("#event", "1")
     await expect(pg.locator("#photos")).to_have_attribute("data-state", "refused")
     refusal = pg.locator("#message")
     await expect(refusal).to_have_text("Only attendees of Keynote can see its photos.")
@@ -253,6 +258,13 @@ async def test_attendees_add_and_see_photos_others_are_refused_organisers_delete
     await pg.screenshot(path=screenshots / "event-photos-refused.png", full_page=True)
     await add_photo(pg, crowd, "Gatecrasher", "")
     await expect(refusal).to_have_text("Only attendees of Keynote can add photos.")
+
+    # dave attends nothing: refused everywhere.
+    await sign_in(pg, "dave")
+    await expect(refusal).to_have_text("Only attendees of Keynote can see its photos.")
+    await pg.select_option("#event", "2")
+    await expect(refusal).to_have_text("Only attendees of Workshop can see its photos.")
+    await pg.select_option("#event", "1")
 
     # The organiser may delete any photo of the event; it disappears.
     await sign_in(pg, "olivia")
