@@ -191,6 +191,7 @@ def make_settings(services: Services, **overrides: object) -> Settings:
     # Rate limits would couple tests through the shared client IP; their own tests enable them.
     limits = {"enabled": False}
     limits.update(overrides.pop("limits", {}))  # type: ignore[arg-type]
+    overrides.setdefault("profiles", PROFILES)
     return Settings(
         environment="test",
         upload=UploadSettings(**upload),
@@ -200,7 +201,6 @@ def make_settings(services: Services, **overrides: object) -> Settings:
         auth=AuthSettings(jwt_secret=TEST_SECRET),
         database=DatabaseSettings(**database),
         s3=S3Settings(**s3),
-        profiles=PROFILES,
         **overrides,  # type: ignore[arg-type]
     )
 
@@ -276,10 +276,14 @@ TokenFactory = Callable[..., dict[str, str]]
 def auth_for(settings: Settings) -> TokenFactory:
     """Authorization headers for any subject and roles."""
 
-    def make(subject: str, roles: list[str] | None = None, ttl: int = 600) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {mint(settings.auth, subject=subject, roles=roles, ttl=ttl)}"
-        }
+    def make(
+        subject: str,
+        roles: list[str] | None = None,
+        ttl: int = 600,
+        scopes: list[str] | None = None,
+    ) -> dict[str, str]:
+        token = mint(settings.auth, subject=subject, roles=roles, scopes=scopes, ttl=ttl)
+        return {"Authorization": f"Bearer {token}"}
 
     return make
 

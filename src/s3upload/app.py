@@ -14,6 +14,8 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
 from s3upload import __version__
+from s3upload.access.hook import AuthzHook
+from s3upload.access.scopes import ScopeGate
 from s3upload.auth.cache import VerifiedTokens
 from s3upload.auth.jwks import JwksCache
 from s3upload.auth.ratelimit import RateLimiter
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.auth.jwks_url
             else None
         )
+        hook = AuthzHook(settings.authz) if settings.authz.hook_url else None
+        app.state.gate = ScopeGate(settings, hook)
         deliverer = None
         tasks: list[asyncio.Task[None]] = []
         if settings.webhooks and settings.delivery.in_app:
@@ -88,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     await task
             if deliverer is not None:
                 await deliverer.close()
+            if hook is not None:
+                await hook.close()
             await store.close()
             await engine.dispose()
 

@@ -131,13 +131,17 @@ def migrate(revision: str, down: str | None) -> None:
 @main.command()
 @click.argument("subject", default="dev-user")
 @click.option("--role", "roles", multiple=True, help="Add a role (repeatable).")
+@click.option(
+    "--scope", "scopes", multiple=True, help="Add a grant such as event/1234:read (repeatable)."
+)
 @click.option("--ttl", default=86400, show_default=True, help="Lifetime in seconds.")
 @server_command
-def token(subject: str, roles: tuple[str, ...], ttl: int) -> None:
+def token(subject: str, roles: tuple[str, ...], scopes: tuple[str, ...], ttl: int) -> None:
     """Mint an HS256 token for SUBJECT with the configured secret (development)."""
     from s3upload.auth.tokens import mint
 
-    click.echo(mint(load_settings().auth, subject=subject, roles=list(roles), ttl=ttl))
+    settings = load_settings().auth
+    click.echo(mint(settings, subject=subject, roles=list(roles), scopes=list(scopes), ttl=ttl))
 
 
 @main.group()

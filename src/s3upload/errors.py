@@ -197,6 +197,14 @@ class InvalidMetadata(Invalid):
     code, doc = "invalid_metadata", "Metadata keys or values the profile or S3 refuses."
 
 
+class InvalidScope(Invalid):
+    code, doc = "invalid_scope", "A scope the profile does not take, or none where it needs one."
+
+
+class MetadataRequired(Invalid):
+    code, doc = "metadata_required", "Metadata keys the profile requires are missing."
+
+
 class VerificationFailed(Invalid):
     code, doc = "verification_failed", "The stored object is not what was declared."
 
@@ -225,6 +233,11 @@ class SnsConfirm(StoreRejected):
 
 class StoreUnavailable(_RetryLater):
     status, code, doc = 503, "object_store_unavailable", "The object store is unreachable."
+
+
+class AuthorizationUnavailable(_RetryLater):
+    status, code = 503, "authorization_unavailable"
+    doc = "The application's authorization hook failed, was slow or answered nonsense."
 
 
 class DatabaseUnavailable(_RetryLater):

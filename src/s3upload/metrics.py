@@ -69,3 +69,19 @@ WEBHOOK_OLDEST = Gauge(
     "Age of the oldest event not yet delivered to every endpoint (0 when none).",
     multiprocess_mode="max",
 )
+
+AUTHZ_HOOK = Counter(
+    "s3upload_authz_hook_total",
+    "Questions asked of the authorization hook, by outcome.",
+    ["outcome"],  # allow, deny, error
+)
+AUTHZ_HOOK_SECONDS = Histogram(
+    "s3upload_authz_hook_duration_seconds",
+    "Time the authorization hook took to answer (errors and timeouts included).",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+AUTHZ_CACHE = Counter(
+    "s3upload_authz_cache_total",
+    "Scope decisions looked up in the cache of allows.",
+    ["result"],  # hit, miss
+)

@@ -14,6 +14,8 @@ from s3upload.db.models import Upload
 from s3upload.errors import (
     InvalidChecksum,
     InvalidMetadata,
+    InvalidScope,
+    MetadataRequired,
     RoleRequired,
     TooLarge,
     UnknownProfile,
@@ -80,9 +82,45 @@ def safe_name(file_name: str) -> str:
     return name or "file"
 
 
-def object_key(profile: Profile, upload_id: uuid.UUID, file_name: str, now: datetime) -> str:
-    """`<prefix>/<yyyy>/<mm>/<id>/<safe-name>`: the id makes it unique, the name readable."""
-    return f"{profile.key_prefix}/{now:%Y}/{now:%m}/{upload_id}/{safe_name(file_name)}"
+def object_key(
+    profile: Profile,
+    upload_id: uuid.UUID,
+    file_name: str,
+    now: datetime,
+    scope: str | None = None,
+) -> str:
+    """`<prefix>/[<type>/<id>/]<yyyy>/<mm>/<id>/<safe-name>`: the upload id makes it unique,
+    the scope groups a thing's files (one prefix to list or expire), the name reads well."""
+    within = f"{scope}/" if scope else ""
+    return f"{profile.key_prefix}/{within}{now:%Y}/{now:%m}/{upload_id}/{safe_name(file_name)}"
+
+
+def check_scope(profile: Profile, name: str, scope: str | None) -> None:
+    """A scope of a type the profile takes, and one wherever the profile needs it: 422."""
+    if profile.scope_types is None:
+        return
+    where = [{"loc": ["body", "scope"], "msg": "", "type": "invalid_scope"}]
+    kinds = ", ".join(f"'{t}/…'" for t in profile.scope_types)
+    if scope is None:
+        where[0]["msg"] = f"profile '{name}' needs a scope: {kinds}"
+        raise InvalidScope(f"scope: profile '{name}' needs one ({kinds}).", details=where)
+    if scope.partition("/")[0] not in profile.scope_types:
+        where[0]["msg"] = f"profile '{name}' takes scopes {kinds}"
+        raise InvalidScope(f"scope: profile '{name}' takes {kinds}, not '{scope}'.", details=where)
+
+
+def check_required(profile: Profile, metadata: dict[str, str]) -> None:
+    """Every metadata key the profile requires, with a value that is not blank: 422."""
+    missing = [k for k in profile.metadata_required if not metadata.get(k, "").strip()]
+    if missing:
+        raise MetadataRequired(
+            f"metadata.{missing[0]} is required"
+            + (f" (and {', '.join(missing[1:])})." if missing[1:] else "."),
+            details=[
+                {"loc": ["body", "metadata", key], "msg": "required", "type": "missing"}
+                for key in missing
+            ],
+        )
 
 
 def pick_profile(settings: Settings, name: str, user: User) -> Profile:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# A scope is `<type>/<id>`: the application's kind of thing and its id.
+SCOPE_TYPE = r"[a-z][a-z0-9_-]{0,31}"
+SCOPE_ID = r"[A-Za-z0-9._-]{1,128}"
 MiB = 1024**2
 GiB = 1024**3
 TiB = 1024**4
@@ -31,6 +35,43 @@ class Profile(BaseModel):
     metadata_keys: list[str] | None = Field(
         default=None, description="Allowed metadata keys; null allows any well-formed key."
     )
+    metadata_required: list[str] = Field(
+        default_factory=list, description="Metadata keys every upload must carry (e.g. `title`)."
+    )
+    scope_types: list[str] | None = Field(
+        default=None,
+        description="Scope types this profile takes; when set, every upload names a scope of "
+        "one of them. Null: a scope is optional, of any type.",
+    )
+    access: Literal["owner", "claims", "hook"] = Field(
+        default="owner",
+        description="Who may read, delete and upload in a scope: the owner alone, grants in "
+        "the token, or the application's authorization hook.",
+    )
+    claim_within: int | None = Field(
+        default=None,
+        ge=1,
+        description="Seconds a finished upload waits to be claimed (POST /files/{id}/claim) "
+        "before the sweeper removes it; null: nothing to claim.",
+    )
+
+    @field_validator("scope_types")
+    @classmethod
+    def _scope_types(cls, value: list[str] | None) -> list[str] | None:
+        bad = [t for t in value or [] if not re.fullmatch(SCOPE_TYPE, t)]
+        if bad:
+            raise ValueError(f"scope types must match {SCOPE_TYPE}: {bad}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Profile:
+        if self.access != "owner" and not self.scope_types:
+            raise ValueError(f"access '{self.access}' decides per scope: set scope_types")
+        if self.metadata_keys is not None:
+            missing = sorted(set(self.metadata_required) - set(self.metadata_keys))
+            if missing:
+                raise ValueError(f"metadata_required keys not in metadata_keys: {missing}")
+        return self
 
     @field_validator("key_prefix")
     @classmethod
@@ -135,6 +176,10 @@ class AuthSettings(BaseModel):
     audience: str | None = None
     owner_claim: str = "sub"
     roles_claim: str = "roles"
+    scopes_claim: str = Field(
+        default="scopes",
+        description='Claim of grants for `access: claims` profiles: ["event/1234:read", …].',
+    )
     leeway: int = Field(default=30, ge=0, le=300, description="Clock skew allowed, seconds.")
 
 
@@ -230,6 +275,55 @@ class SweepSettings(BaseModel):
     batch: int = Field(default=100, ge=1, le=10000, description="Uploads swept per run.")
 
 
+def _check_whsec(secret: str) -> None:
+    """A Standard Webhooks secret: `whsec_` and base64 of at least 16 bytes."""
+    raw = secret.removeprefix("whsec_")
+    try:
+        ok = secret.startswith("whsec_") and len(base64.b64decode(raw, validate=True)) >= 16
+    except (binascii.Error, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError("a signing secret is whsec_ followed by base64 of 16+ bytes")
+
+
+class AuthzSettings(BaseModel):
+    """The application's authorization hook, asked by profiles with `access: hook`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    hook_url: str | None = Field(
+        default=None, description="Where the service POSTs each question; redirects are refused."
+    )
+    hook_secret: str | None = Field(
+        default=None, description="`whsec_<base64>`: questions are signed like webhooks."
+    )
+    hook_timeout: float = Field(
+        default=2.0, gt=0, le=30, description="Seconds the hook may take; then 503."
+    )
+    cache_ttl: float = Field(
+        default=30,
+        ge=0,
+        description="Seconds an allow is reused per (subject, scope, action); 0 never. A "
+        "revoked grant takes effect within this time.",
+    )
+
+    @field_validator("hook_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"AUTHZ_HOOK_URL must be http(s)://host/..., not {value!r}")
+        return value
+
+    @field_validator("hook_secret")
+    @classmethod
+    def _whsec(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_whsec(value)
+        return value
+
+
 WEBHOOK_EVENTS = (
     "upload.uploaded",
     "upload.processing",
@@ -266,13 +360,7 @@ class WebhookEndpoint(BaseModel):
     @classmethod
     def _whsec(cls, value: str | list[str]) -> str | list[str]:
         for secret in [value] if isinstance(value, str) else value:
-            raw = secret.removeprefix("whsec_")
-            try:
-                ok = secret.startswith("whsec_") and len(base64.b64decode(raw, validate=True)) >= 16
-            except (binascii.Error, ValueError):
-                ok = False
-            if not ok:
-                raise ValueError("a webhook secret is whsec_ followed by base64 of 16+ bytes")
+            _check_whsec(secret)
         if isinstance(value, list) and not 1 <= len(value) <= 2:
             raise ValueError("one secret, or two while rotating")
         return value
@@ -362,6 +450,7 @@ class Settings(BaseSettings):
     sweep: SweepSettings = Field(default_factory=SweepSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    authz: AuthzSettings = Field(default_factory=AuthzSettings)
     webhooks: list[WebhookEndpoint] = Field(
         default_factory=list, description='JSON: [{"url", "secret", "events"?}], Standard Webhooks.'
     )
@@ -371,6 +460,7 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if "default" not in self.profiles:
             raise ValueError("profiles must define a 'default' profile")
+        self._check_access()
         if "none" in (a.lower() for a in self.auth.jwt_algorithms):
             raise ValueError("AUTH_JWT_ALGORITHMS must not allow 'none'")
         asymmetric = [a for a in self.auth.jwt_algorithms if not a.startswith("HS")]
@@ -405,6 +495,30 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(f"unknown checksum algorithms: {sorted(unknown)}")
         return self
+
+    def _check_access(self) -> None:
+        """One way of deciding per scope type, and a hook to ask when a profile needs it."""
+        decided: dict[str, tuple[str, str]] = {}
+        for name, profile in self.profiles.items():
+            for scope_type in profile.scope_types or []:
+                first = decided.setdefault(scope_type, (name, profile.access))
+                if first[1] != profile.access:
+                    raise ValueError(
+                        f"profiles '{first[0]}' and '{name}' take scope type '{scope_type}' "
+                        f"with different access ({first[1]}, {profile.access})"
+                    )
+        hooked = [n for n, p in self.profiles.items() if p.access == "hook"]
+        if hooked and not (self.authz.hook_url and self.authz.hook_secret):
+            raise ValueError(
+                f"profiles {hooked} use access 'hook': set AUTHZ_HOOK_URL and AUTHZ_HOOK_SECRET"
+            )
+
+    def scope_access(self, scope_type: str) -> str:
+        """How access to scopes of this type is decided (`owner` for types no profile names)."""
+        for profile in self.profiles.values():
+            if scope_type in (profile.scope_types or []):
+                return profile.access
+        return "owner"
 
 
 CHECKSUM_ALGORITHMS = ("MD5", "SHA256", "SHA1", "CRC32", "CRC32C")

@@ -30,9 +30,9 @@ from s3upload.app import create_app
 from s3upload.db.models import WebhookDelivery, WebhookEvent
 from s3upload.db.records import utcnow
 from s3upload.settings import DeliverySettings, WebhookEndpoint
+from s3upload.signatures import headers
 from s3upload.webhooks.admin import DeliveryRow, list_deliveries
 from s3upload.webhooks.delivery import Deliverer
-from s3upload.webhooks.signing import headers
 from tests.conftest import BUCKET, EVENTS_SECRET, ROOT, TEST_SECRET, Services, make_settings
 from tests.helpers import create, free_port, put_bytes
 from tests.webhook_helpers import SECRET, Receiver, arrived, drain_outbox, start_receiver

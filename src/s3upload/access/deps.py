@@ -9,20 +9,30 @@ from typing import Annotated
 from fastapi import Depends, Query, Request
 
 from s3upload.access.rules import Action, load
+from s3upload.access.scopes import ScopeGate
 from s3upload.auth.deps import CurrentUser
 from s3upload.db.models import Upload
 from s3upload.db.session import SessionDep
 from s3upload.errors import NotFound
 
 
+def scope_gate(request: Request) -> ScopeGate:
+    """The app's scope decisions (settings and the authorization hook)."""
+    gate: ScopeGate = request.app.state.gate
+    return gate
+
+
+Gate = Annotated[ScopeGate, Depends(scope_gate)]
+
+
 def upload_for(action: Action) -> Callable[..., Awaitable[Upload]]:
     """A dependency: the upload named by the path's `id`, if the caller may do `action`."""
 
     async def dependency(
-        id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser
+        id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser, gate: Gate
     ) -> Upload:
         request.state.upload_id = str(id)
-        return await load(session, user, action, upload_id=id)
+        return await load(session, user, action, gate, upload_id=id)
 
     return dependency
 
@@ -38,9 +48,10 @@ def uppy_upload_for(action: Action) -> Callable[..., Awaitable[Upload]]:
         request: Request,
         session: SessionDep,
         user: CurrentUser,
+        gate: Gate,
     ) -> Upload:
         request.state.upload_id = str(uploadId)
-        upload = await load(session, user, action, upload_id=uploadId)
+        upload = await load(session, user, action, gate, upload_id=uploadId)
         if upload.key != key:
             raise NotFound()
         return upload
@@ -54,8 +65,8 @@ SignableUpload = Annotated[Upload, Depends(upload_for(Action.SIGN))]
 CompletableUpload = Annotated[Upload, Depends(upload_for(Action.COMPLETE))]
 CancellableUpload = Annotated[Upload, Depends(upload_for(Action.CANCEL))]
 DeletableUpload = Annotated[Upload, Depends(upload_for(Action.DELETE))]
+ClaimableUpload = Annotated[Upload, Depends(upload_for(Action.CLAIM))]
 
-UppyReadable = Annotated[Upload, Depends(uppy_upload_for(Action.READ))]
 UppySignable = Annotated[Upload, Depends(uppy_upload_for(Action.SIGN))]
 UppyCompletable = Annotated[Upload, Depends(uppy_upload_for(Action.COMPLETE))]
 UppyCancellable = Annotated[Upload, Depends(uppy_upload_for(Action.CANCEL))]

@@ -2,7 +2,12 @@
 
 Every route that touches an existing upload asks here, through the dependencies in
 `access.deps`. Anyone the rules refuse gets the same 404 as for an id that does not exist,
-so ids cannot be probed; a 403 only tells an owner which role they lack.
+so ids cannot be probed; a 403 only tells an owner which role they lack, or a reader of a
+scope why they may not delete in it.
+
+Files in a scope are also open to whoever the scope's rules let in (`access.scopes`):
+reading and downloading with `read`, deleting with `delete`, claiming with `upload`. Signing,
+completing and cancelling stay with the uploader.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from s3upload.access.scopes import ScopeAction, ScopeGate
 from s3upload.auth import roles
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
-from s3upload.errors import NotFound, RoleRequired
+from s3upload.errors import Forbidden, NotFound, RoleRequired
 
 
 class Action(StrEnum):
@@ -29,6 +35,16 @@ class Action(StrEnum):
     CANCEL = "cancel"  # abort a pending upload
     DELETE = "delete"  # remove the object and mark the record deleted
     PROCESS = "process"  # set processing, completed or failed
+    CLAIM = "claim"  # tell the service the application has attached the file
+
+
+# What a scope must allow for someone other than the owner to act on one of its files.
+SCOPE_ACTIONS = {
+    Action.READ: ScopeAction.READ,
+    Action.DOWNLOAD: ScopeAction.READ,
+    Action.DELETE: ScopeAction.DELETE,
+    Action.CLAIM: ScopeAction.UPLOAD,
+}
 
 
 def check(user: User, upload: Upload, action: Action) -> None:
@@ -37,8 +53,9 @@ def check(user: User, upload: Upload, action: Action) -> None:
     if action in (Action.READ, Action.DOWNLOAD):
         # Processors read and fetch any file, so a worker can live outside the service.
         allowed = own or user.has(roles.ADMIN) or user.has(roles.PROCESSOR)
-    elif action == Action.COMPLETE:
-        # Verifying only compares the store with the record: a processor may do it for anyone.
+    elif action in (Action.COMPLETE, Action.CLAIM):
+        # Verifying only compares the store with the record, and claiming only says the
+        # application keeps the file: a processor may do either for anyone.
         allowed = own or user.has(roles.PROCESSOR)
     elif action == Action.PROCESS:
         if user.has(roles.PROCESSOR):
@@ -61,10 +78,31 @@ def allowed(user: User, upload: Upload, action: Action) -> bool:
     return True
 
 
+async def authorize(user: User, upload: Upload, action: Action, gate: ScopeGate) -> None:
+    """`check`, and for a scoped file the scope's own rules where the owner's refuse."""
+    try:
+        check(user, upload, action)
+        return
+    except NotFound:
+        wanted = SCOPE_ACTIONS.get(action)
+        if upload.scope is None or wanted is None:
+            raise
+    decision = await gate.decide(user, upload.scope, wanted, profile=upload.profile)
+    if decision.allow:
+        return
+    if wanted != ScopeAction.READ:
+        # A reader of the scope already knows the file: tell them why, not that it is missing.
+        can_read = await gate.decide(user, upload.scope, ScopeAction.READ, profile=upload.profile)
+        if can_read.allow:
+            raise Forbidden(decision.message or "Not allowed.")
+    raise NotFound()
+
+
 async def load(
     session: AsyncSession,
     user: User,
     action: Action,
+    gate: ScopeGate,
     *,
     upload_id: uuid.UUID | None = None,
     key: str | None = None,
@@ -78,5 +116,5 @@ async def load(
     await session.commit()
     if upload is None:
         raise NotFound()
-    check(user, upload, action)
+    await authorize(user, upload, action, gate)
     return upload

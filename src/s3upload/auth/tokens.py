@@ -21,6 +21,8 @@ class User:
     owner: str
     roles: frozenset[str] = field(default_factory=frozenset)
     expires: float = float("inf")  # the token's `exp`, seconds since the epoch
+    # `<type>/<id>:<action>` grants for profiles with `access: claims`.
+    grants: frozenset[str] = field(default_factory=frozenset)
 
     def has(self, role: str) -> bool:
         """Whether the caller holds `role`."""
@@ -79,7 +81,15 @@ async def verify(token: str, settings: AuthSettings, jwks: JwksCache | None = No
         roles = roles.split()
     if not isinstance(roles, list):
         raise InvalidToken("The token's roles claim is not a list.")
-    return User(owner=owner, roles=frozenset(str(r) for r in roles), expires=float(claims["exp"]))
+    grants = claims.get(settings.scopes_claim, [])
+    if not isinstance(grants, list) or not all(isinstance(g, str) for g in grants):
+        raise InvalidToken("The token's scopes claim is not a list of strings.")
+    return User(
+        owner=owner,
+        roles=frozenset(str(r) for r in roles),
+        expires=float(claims["exp"]),
+        grants=frozenset(grants),
+    )
 
 
 def mint(
@@ -87,6 +97,7 @@ def mint(
     *,
     subject: str,
     roles: list[str] | None = None,
+    scopes: list[str] | None = None,
     ttl: int = 3600,
     now: float | None = None,
 ) -> str:
@@ -101,6 +112,8 @@ def mint(
     }
     if roles:
         claims[settings.roles_claim] = roles
+    if scopes:
+        claims[settings.scopes_claim] = scopes
     if settings.issuer:
         claims["iss"] = settings.issuer
     if settings.audience:

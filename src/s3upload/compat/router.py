@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from s3upload.access.deps import UppyCancellable, UppyCompletable, UppyReadable, UppySignable
+from s3upload.access.deps import Gate, UppyCancellable, UppyCompletable, UppySignable
 from s3upload.auth.ratelimit import CreateLimited, SignLimited
 from s3upload.compat.schemas import (
     UppyBatch,
@@ -49,7 +49,7 @@ from s3upload.uploads.schemas import (
 router = APIRouter(prefix="/s3", tags=["uppy"])
 
 # Uppy copies every file.meta field into `metadata`; these repeat what the record holds.
-_UPPY_OWN_META = {"name", "type", "relativepath", "size", "profile"}
+_UPPY_OWN_META = {"name", "type", "relativepath", "size", "profile", "scope"}
 _METADATA_PARAM = re.compile(r"^metadata\[(.+)\]$")
 # The HTTP server refuses a request line over 64 KiB before the app sees it (in plain text).
 # Percent-encoded, a character takes up to 12 bytes: 4,096 of them and a 1,024-character key
@@ -85,17 +85,21 @@ def _fields(
             method=method if size is not None else "POST",
             metadata=meta,
             profile=profile,
+            scope=metadata.get("scope") or None,
         )
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
 
 
-@router.get("/params", response_model=UppyParams, responses=responses(401, 403, 413, 415, 422, 429))
+@router.get(
+    "/params", response_model=UppyParams, responses=responses(401, 403, 413, 415, 422, 429, 503)
+)
 async def params(
     request: Request,
     writer: Writer,
     store: Store,
     settings: SettingsDep,
+    gate: Gate,
     user: CreateLimited,
     filename: Annotated[
         str,
@@ -130,7 +134,13 @@ async def params(
     }
     body = _fields(settings, filename=filename, mime=type, metadata=metadata, size=size)
     upload, target, _ = await service.create_upload(
-        writer=writer, store=store, settings=settings, user=user, body=body, single_only=True
+        writer=writer,
+        store=store,
+        settings=settings,
+        gate=gate,
+        user=user,
+        body=body,
+        single_only=True,
     )
     request.state.upload_id = str(upload.id)
     if target is None:  # pragma: no cover - single_only always signs a single target
@@ -146,13 +156,16 @@ async def params(
     )
 
 
-@router.post("/multipart", response_model=UppyCreated, responses=responses(401, 403, 413, 415, 429))
+@router.post(
+    "/multipart", response_model=UppyCreated, responses=responses(401, 403, 413, 415, 429, 503)
+)
 async def create_multipart(
     body: UppyCreate,
     request: Request,
     writer: Writer,
     store: Store,
     settings: SettingsDep,
+    gate: Gate,
     user: CreateLimited,
 ) -> UppyCreated:
     """Start a multipart upload for Uppy; parts are planned the way Uppy cuts them."""
@@ -163,6 +176,7 @@ async def create_multipart(
         writer=writer,
         store=store,
         settings=settings,
+        gate=gate,
         user=user,
         body=fields,
         strategy="multipart",
@@ -243,8 +257,8 @@ async def sign_part(
 @router.get(
     "/multipart/{uploadId}", response_model=list[UppyPart], responses=responses(401, 404, 409)
 )
-async def list_parts(upload: UppyReadable, store: Store) -> list[UppyPart]:
-    """The parts already in the store (Uppy resumes from these)."""
+async def list_parts(upload: UppySignable, store: Store) -> list[UppyPart]:
+    """The parts already in the store (Uppy resumes from these); for the uploader only."""
     multipart.require_pending_multipart(upload)
     stored = await multipart.uploaded_parts(upload, store=store) or []
     return [UppyPart(PartNumber=p.part_number, ETag=p.etag, Size=p.size) for p in stored]

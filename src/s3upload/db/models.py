@@ -46,6 +46,9 @@ UNSEALED = (
     "method = 'POST' AND sealed_at IS NULL AND status IN ('uploaded', 'processing', 'completed')"
 )
 
+SCOPED = "scope IS NOT NULL"
+UNCLAIMED = "claimed_at IS NULL AND claim_deadline IS NOT NULL"
+
 
 class Upload(Base):
     """One upload: what was promised, where it goes, and how far it got."""
@@ -67,6 +70,20 @@ class Upload(Base):
             "owner",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_uploads_scope_created",
+            "scope",
+            "created_at",
+            "id",
+            postgresql_where=text(SCOPED),
+            sqlite_where=text(SCOPED),
+        ),
+        Index(
+            "ix_uploads_unclaimed",
+            "claim_deadline",
+            postgresql_where=text(UNCLAIMED),
+            sqlite_where=text(UNCLAIMED),
         ),
         Index(
             "ix_uploads_unsealed",
@@ -104,6 +121,14 @@ class Upload(Base):
     # A verified POST upload could be written again until its form expired (no store refuses
     # a second POST): set once the sweeper saw it unchanged after that.
     sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the file belongs to in the application (`event/1234`), if anything.
+    scope: Mapped[str | None] = mapped_column(String(161))
+    # Seconds a finished file waits to be claimed (its profile's, when it was created).
+    claim_within: Mapped[int | None] = mapped_column(Integer)
+    # Set when it is verified, if it needs claiming; cleared once an unclaimed file's object
+    # is removed (so a failed removal is tried again).
+    claim_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UploadUsage(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -61,6 +61,13 @@ async def settle(
     """
     if not await move(session, upload, expected, new, **values) and upload.status != new:
         raise conflict(upload, new)
+
+
+def claim_deadline(upload: Upload, uploaded_at: datetime) -> datetime | None:
+    """When a file just verified must be claimed by, if its profile wants a claim."""
+    if upload.claim_within is None or upload.claimed_at is not None:
+        return None
+    return uploaded_at + timedelta(seconds=upload.claim_within)
 
 
 def conflict(upload: Upload, wanted: str) -> InvalidTransition:

@@ -23,9 +23,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset(
         {Status.UPLOADED, Status.FAILED, Status.ABORTED, Status.EXPIRED, Status.DELETED}
     ),
-    Status.UPLOADED: frozenset({Status.PROCESSING, Status.FAILED, Status.DELETED}),
-    Status.PROCESSING: frozenset({Status.COMPLETED, Status.FAILED, Status.DELETED}),
-    Status.COMPLETED: frozenset({Status.DELETED}),
+    # Finished files expire when their profile wants them claimed and nobody did in time.
+    Status.UPLOADED: frozenset({Status.PROCESSING, Status.FAILED, Status.DELETED, Status.EXPIRED}),
+    Status.PROCESSING: frozenset({Status.COMPLETED, Status.FAILED, Status.DELETED, Status.EXPIRED}),
+    Status.COMPLETED: frozenset({Status.DELETED, Status.EXPIRED}),
     Status.FAILED: frozenset({Status.DELETED}),
     Status.ABORTED: frozenset(),
     Status.EXPIRED: frozenset(),

@@ -1,4 +1,5 @@
-"""The sweeper: uploads still pending past their window are verified or expired.
+"""The sweeper: uploads still pending past their window are verified or expired, and
+finished files nobody claimed in time are removed.
 
 Safe to run on several machines at once: each upload is claimed with
 `SELECT ... FOR UPDATE SKIP LOCKED` in its own transaction (PostgreSQL), and every status
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db import outbox
 from s3upload.db.models import Upload, UploadUsage
-from s3upload.db.records import utcnow
+from s3upload.db.records import claim_deadline, utcnow
 from s3upload.db.states import READABLE, Status, can_move
 from s3upload.metrics import SWEEPER
 from s3upload.settings import SweepSettings
@@ -35,7 +36,9 @@ class SweepAction:
 
     upload_id: str
     key: str
-    action: str  # "uploaded" or "expired"; for verified POST uploads "sealed" or "failed"
+    # "uploaded" or "expired"; for verified POST uploads "sealed" or "failed"; for unclaimed
+    # files "expired", then "removed" once the object is gone.
+    action: str
     reason: str
 
 
@@ -47,13 +50,15 @@ async def _decide(store: ObjectStore, upload: Upload) -> tuple[str, str, dict[st
         return "expired", "not finished within its window", {}
     problem = mismatch(upload, info)
     if problem is None:
+        now = utcnow()
         return (
             "uploaded",
             "found in the store; its completion was never reported",
             {
-                "uploaded_at": utcnow(),
+                "uploaded_at": now,
                 "etag": info.etag,
                 "file_size": info.size,
+                "claim_deadline": claim_deadline(upload, now),
             },
         )
     return "expired", f"not finished within its window ({problem})", {}
@@ -155,6 +160,54 @@ async def _seal_one(
     return SweepAction(str(upload.id), upload.key, action, reason)
 
 
+async def _unclaimed_one(
+    session: AsyncSession,
+    store: ObjectStore,
+    cutoff: datetime,
+    dry_run: bool,
+    seen: set[uuid.UUID],
+) -> SweepAction | None:
+    """A finished file nobody claimed by its deadline: first the record says `expired`
+    (committed), then, on the next look, its object is removed and the deadline cleared.
+
+    Two steps because removing the object makes the store push ObjectRemoved to this service
+    before the removal returns; a row lock held meanwhile would keep that event waiting.
+    """
+    stmt = (
+        select(Upload)
+        .where(
+            Upload.claimed_at.is_(None),
+            Upload.claim_deadline.is_not(None),
+            Upload.claim_deadline < cutoff,
+            Upload.status.in_([s.value for s in READABLE | {Status.EXPIRED}]),
+        )
+        .order_by(Upload.claim_deadline)
+        .limit(1)
+    )
+    upload = await _claim(session, stmt, dry_run, seen)
+    if upload is None:
+        return None
+    done = SweepAction(str(upload.id), upload.key, "expired", "unclaimed")
+    if dry_run:
+        return done
+    now = utcnow()
+    if upload.status == Status.EXPIRED:
+        await store.delete(upload.key)
+        await session.execute(
+            update(Upload).where(Upload.id == upload.id).values(claim_deadline=None)
+        )
+        return SweepAction(str(upload.id), upload.key, "removed", "unclaimed")
+    values: dict[str, object] = {"failure_reason": "unclaimed"}
+    result = await session.execute(
+        update(Upload)
+        .where(Upload.id == upload.id, Upload.status == upload.status, Upload.claimed_at.is_(None))
+        .values(status=Status.EXPIRED, updated_at=now, **values)
+    )
+    if bool(getattr(result, "rowcount", 0)):
+        await outbox.record(session, upload, Status.EXPIRED, updated_at=now, **values)
+    return done
+
+
 # Forms are refused past their expiry by the store's clock: this much skew is allowed for.
 _CLOCK_SKEW = timedelta(minutes=5)
 
@@ -167,13 +220,15 @@ async def sweep(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> list[SweepAction]:
-    """Reconcile up to `settings.batch` stale pending uploads, then seal as many verified POST
-    uploads whose forms expired; with `dry_run`, only report."""
+    """Reconcile up to `settings.batch` stale pending uploads, seal as many verified POST
+    uploads whose forms expired, and expire as many files nobody claimed in time; with
+    `dry_run`, only report."""
     now = now or utcnow()
     actions = await _each(
         _sweep_one, sessionmaker, store, now - timedelta(seconds=settings.grace), settings, dry_run
     )
     actions += await _each(_seal_one, sessionmaker, store, now - _CLOCK_SKEW, settings, dry_run)
+    actions += await _each(_unclaimed_one, sessionmaker, store, now, settings, dry_run)
     if not dry_run:
         await prune_usage(sessionmaker, now)
     return actions

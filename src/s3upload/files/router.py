@@ -8,14 +8,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
-from s3upload.access.deps import DeletableUpload, DownloadableUpload, ReadableUpload
+from s3upload.access.deps import (
+    ClaimableUpload,
+    DeletableUpload,
+    DownloadableUpload,
+    Gate,
+    ReadableUpload,
+)
+from s3upload.access.scopes import SCOPE_PATTERN
 from s3upload.auth.deps import CurrentUser
 from s3upload.db.session import SessionDep
 from s3upload.db.states import Status
 from s3upload.deps import SettingsDep, Store
 from s3upload.docs import responses
 from s3upload.files.pagination import CURSOR_LENGTH, CURSOR_PATTERN
-from s3upload.files.service import delete_file, download_url, list_uploads
+from s3upload.files.service import claim_file, delete_file, download_url, list_uploads
 from s3upload.uploads.schemas import UploadOut, UploadPage, to_out
 from s3upload.wire import Camel
 
@@ -29,11 +36,23 @@ class DownloadOut(Camel):
     expires_at: datetime
 
 
-@router.get("/files", response_model=UploadPage, responses=responses(400, 401, 422, 503))
+@router.get("/files", response_model=UploadPage, responses=responses(400, 401, 403, 422, 503))
 async def list_files(
     session: SessionDep,
     user: CurrentUser,
+    gate: Gate,
     status: Annotated[Status | None, Query(description="Only uploads in this status.")] = None,
+    scope: Annotated[
+        str | None,
+        Query(
+            max_length=161,
+            pattern=SCOPE_PATTERN,
+            description="List this scope's files, whoever uploaded them, if the caller may "
+            "read it (403 with the application's message if not). Finished files by default "
+            "(`uploaded`, `processing`, `completed`); another `status` lists the caller's own.",
+            examples=["event/1234"],
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 50,
     cursor: Annotated[
         str | None,
@@ -46,9 +65,15 @@ async def list_files(
         ),
     ] = None,
 ) -> UploadPage:
-    """The caller's uploads, newest first, a page at a time."""
+    """The caller's uploads, or a scope's files, newest first, a page at a time."""
     rows, next_cursor = await list_uploads(
-        session=session, user=user, status=status, limit=limit, cursor=cursor
+        session=session,
+        user=user,
+        gate=gate,
+        status=status,
+        scope=scope,
+        limit=limit,
+        cursor=cursor,
     )
     return UploadPage(items=[to_out(r) for r in rows], next_cursor=next_cursor)
 
@@ -91,11 +116,25 @@ async def download(
     return DownloadOut(url=url, expires_at=expires_at)
 
 
+@router.post(
+    "/files/{id}/claim",
+    response_model=UploadOut,
+    responses=responses(401, 404, 409, 422, 503),
+)
+async def claim(upload: ClaimableUpload, session: SessionDep) -> UploadOut:
+    """The application keeps this file: the sweeper will not expire it unclaimed.
+
+    For the owner, a `processor`, or anyone who may upload to the file's scope. Claiming a
+    claimed file answers it unchanged; a failed, cancelled, expired or deleted one `409`.
+    """
+    return to_out(await claim_file(session=session, upload=upload))
+
+
 @router.delete(
     "/files/{id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=responses(401, 404, 409, 502, 503),
+    responses=responses(401, 403, 404, 409, 502, 503),
 )
 async def delete(upload: DeletableUpload, session: SessionDep, store: Store) -> Response:
     """Delete the object from the store and mark the record `deleted`.

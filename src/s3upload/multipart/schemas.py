@@ -45,7 +45,7 @@ class PartsRequest(RequestBody):
         description="Part numbers of the upload's plan (1 to its `partCount`; beyond it `409 "
         "part_outside_plan`).",
     )
-    md5s: dict[int, str] | None = Field(
+    md5s: dict[Annotated[int, Field(ge=1, le=MAX_PARTS)], str] | None = Field(
         default=None,
         alias="md5s",
         title="Md5s",

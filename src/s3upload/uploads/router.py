@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response, status
 
-from s3upload.access.deps import CancellableUpload, CompletableUpload, ReadableUpload
+from s3upload.access.deps import CancellableUpload, CompletableUpload, Gate, ReadableUpload
 from s3upload.access.rules import Action, allowed, load
 from s3upload.auth.deps import CurrentUser
 from s3upload.auth.ratelimit import CreateLimited
@@ -41,6 +41,7 @@ async def presigned_url(
     writer: Writer,
     store: Store,
     settings: SettingsDep,
+    gate: Gate,
     user: CreateLimited,
 ) -> PresignOut:
     """Sign a single-part upload (PUT, or POST with a size-limiting policy) for one file."""
@@ -48,6 +49,7 @@ async def presigned_url(
         writer=writer,
         store=store,
         settings=settings,
+        gate=gate,
         user=user,
         body=body,
         single_only=True,
@@ -73,6 +75,7 @@ async def create_upload(
     writer: Writer,
     store: Store,
     settings: SettingsDep,
+    gate: Gate,
     user: CreateLimited,
 ) -> UploadOut:
     """Create an upload: single-part or multipart by size, recorded `pending`, with signed URLs.
@@ -81,7 +84,7 @@ async def create_upload(
     `POST /uploads/{id}/parts` for the rest.
     """
     upload, single, plan = await service.create_upload(
-        writer=writer, store=store, settings=settings, user=user, body=body
+        writer=writer, store=store, settings=settings, gate=gate, user=user, body=body
     )
     request.state.upload_id = str(upload.id)
     return to_out(upload, single, plan)
@@ -145,12 +148,16 @@ async def cancel_upload(upload: CancellableUpload, session: SessionDep, store: S
     responses=responses(400, 401, 403, 404, 409, 413, 422, 502, 503),
 )
 async def file_status(
-    body: StatusUpdate, request: Request, session: SessionDep, store: Store, user: CurrentUser
+    body: StatusUpdate,
+    request: Request,
+    session: SessionDep,
+    store: Store,
+    user: CurrentUser,
+    gate: Gate,
 ) -> UploadOut:
     """Report an upload done (`uploaded`, verified first); processors set the later statuses."""
-    upload = await load(
-        session, user, service.status_action(body.status), upload_id=body.id, key=body.key
-    )
+    action = service.status_action(body.status)
+    upload = await load(session, user, action, gate, upload_id=body.id, key=body.key)
     request.state.upload_id = str(upload.id)
     return to_out(
         await service.change_status(session=session, store=store, upload=upload, body=body)

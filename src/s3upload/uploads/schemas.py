@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic.config import JsonDict
 
+from s3upload.access.scopes import SCOPE_PATTERN
 from s3upload.db.models import Upload
 from s3upload.db.states import Status
 from s3upload.multipart.schemas import MultipartOut, UploadedPart
@@ -125,6 +126,16 @@ class UploadFields(RequestBody):
     )
     profile: str = Field(default="default", max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     checksum: Checksum | None = None
+    scope: str | None = Field(
+        default=None,
+        max_length=161,
+        pattern=SCOPE_PATTERN,
+        description="What the file belongs to in the application, `<type>/<id>` (type "
+        "`[a-z][a-z0-9_-]{0,31}`, id `[A-Za-z0-9._-]{1,128}`), e.g. `event/1234`. Required by "
+        "profiles with `scope_types`; who may read, delete and upload in it is the profile's "
+        "`access`.",
+        examples=["event/1234"],
+    )
 
 
 class CreateUpload(UploadFields):
@@ -217,6 +228,16 @@ class UploadOut(Camel):
     strategy: Literal["single", "multipart"]
     profile: str
     metadata: dict[str, str]
+    scope: str | None = Field(default=None, description="What the file belongs to, if anything.")
+    owner: str = Field(description="The uploader's subject (the token's `sub`).")
+    claimed: bool = Field(
+        default=False, description="Whether the application claimed it (`POST /files/{id}/claim`)."
+    )
+    claim_deadline: datetime | None = Field(
+        default=None,
+        description="When an unclaimed finished file is removed (status `expired`, reason "
+        "`unclaimed`); null when the profile needs no claim or the file is not finished yet.",
+    )
     checksum: Checksum | None = None
     failure_reason: str | None = None
     created_at: datetime
@@ -272,6 +293,10 @@ def to_out(
             "strategy": upload.strategy,
             "profile": upload.profile,
             "metadata": upload.metadata_,
+            "scope": upload.scope,
+            "owner": upload.owner,
+            "claimed": upload.claimed_at is not None,
+            "claim_deadline": None if upload.claimed_at else upload.claim_deadline,
             "checksum": checksum,
             "failure_reason": upload.failure_reason,
             "created_at": upload.created_at,

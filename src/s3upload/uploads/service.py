@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload import policy
 from s3upload.access.rules import Action
+from s3upload.access.scopes import ScopeAction, ScopeGate
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
 from s3upload.db.quotas import check_size, remaining_bytes
@@ -17,7 +18,10 @@ from s3upload.db.records import conflict, settle, utcnow
 from s3upload.db.states import PROCESSOR_STATUSES, Status, can_move
 from s3upload.db.writer import RecordWriter
 from s3upload.errors import (
+    AuthorizationUnavailable,
+    Forbidden,
     InvalidChecksum,
+    InvalidMetadata,
     NotMultipart,
     SizeRequired,
     StatusNotSettable,
@@ -28,7 +32,7 @@ from s3upload.metrics import UPLOADS_CREATED
 from s3upload.multipart import service as multipart
 from s3upload.multipart.planning import MAX_OBJECT, plan, plan_like_uppy
 from s3upload.multipart.schemas import MultipartOut, PartRef
-from s3upload.settings import Settings
+from s3upload.settings import Profile, Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.schemas import SingleTarget, StatusUpdate, UploadFields
 from s3upload.uploads.signing import sign_single
@@ -37,11 +41,41 @@ from s3upload.uploads.verify import DONE, verify_and_mark
 log = logging.getLogger("s3upload.uploads")
 
 
+async def _ask_scope(
+    gate: ScopeGate, user: User, body: UploadFields, profile: Profile, metadata: dict[str, str]
+) -> dict[str, str]:
+    """May `user` upload into the body's scope? The metadata, with what the application adds."""
+    assert body.scope is not None
+    decision = await gate.decide(
+        user,
+        body.scope,
+        ScopeAction.UPLOAD,
+        profile=body.profile,
+        file={
+            "fileName": body.file_name,
+            "fileType": body.file_type,
+            "fileSize": body.file_size,
+            "metadata": metadata,
+        },
+    )
+    if not decision.allow:
+        raise Forbidden(decision.message or "Not allowed.")
+    if not decision.metadata:
+        return metadata
+    try:
+        return policy.check_metadata(profile, {**metadata, **decision.metadata})
+    except InvalidMetadata as exc:
+        raise AuthorizationUnavailable(
+            f"The authorization hook added metadata the profile refuses: {exc.message}"
+        ) from exc
+
+
 async def create_upload(
     *,
     writer: RecordWriter,
     store: ObjectStore,
     settings: Settings,
+    gate: ScopeGate,
     user: User,
     body: UploadFields,
     single_only: bool = False,
@@ -70,7 +104,11 @@ async def create_upload(
             f"Files over {single_max} bytes cannot be sent in one request; {hint}.",
             details={"singlePartMax": single_max},
         )
+    policy.check_scope(profile, body.profile, body.scope)
     metadata = policy.check_metadata(profile, body.metadata)
+    if body.scope is not None and profile.access != "owner":
+        metadata = await _ask_scope(gate, user, body, profile, metadata)
+    policy.check_required(profile, metadata)
     checksum_algorithm = checksum_value = None
     if body.checksum is not None:
         if strategy == "multipart":
@@ -97,7 +135,7 @@ async def create_upload(
     upload = Upload(
         id=upload_id,
         owner=user.owner,
-        key=policy.object_key(profile, upload_id, body.file_name, now),
+        key=policy.object_key(profile, upload_id, body.file_name, now, body.scope),
         file_name=body.file_name,
         file_type=body.file_type,
         file_size=size,
@@ -109,6 +147,8 @@ async def create_upload(
         metadata_=metadata,
         checksum_algorithm=checksum_algorithm,
         checksum_value=checksum_value,
+        scope=body.scope,
+        claim_within=profile.claim_within,
         created_at=now,
         updated_at=now,
         expires_at=now + timedelta(seconds=window),

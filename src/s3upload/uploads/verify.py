@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
 from s3upload.db.quotas import charge, hour_of
-from s3upload.db.records import conflict, move, utcnow
+from s3upload.db.records import claim_deadline, conflict, move, utcnow
 from s3upload.db.states import Status
 from s3upload.errors import ObjectMissing, VerificationFailed
 from s3upload.metrics import VERIFICATIONS
@@ -97,6 +97,7 @@ async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: 
         uploaded_at=now,
         etag=info.etag,
         file_size=info.size,  # fills in a size that was not declared
+        claim_deadline=claim_deadline(upload, now),
     )
     if not moved and upload.status not in DONE:
         raise conflict(upload, Status.UPLOADED)

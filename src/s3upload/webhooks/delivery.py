@@ -40,7 +40,7 @@ from s3upload.db.models import WebhookDelivery, WebhookEvent
 from s3upload.db.records import utcnow
 from s3upload.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES, WEBHOOK_OLDEST
 from s3upload.settings import DeliverySettings, WebhookEndpoint
-from s3upload.webhooks.signing import headers
+from s3upload.signatures import headers
 
 log = logging.getLogger("s3upload.webhooks")
 

@@ -150,6 +150,8 @@ export type ServiceErrorCode =
   | "status_not_settable"
   | "unknown_profile"
   | "invalid_metadata"
+  | "invalid_scope"
+  | "metadata_required"
   | "verification_failed"
   | "rate_limited"
   | "quota_exceeded"
@@ -157,6 +159,7 @@ export type ServiceErrorCode =
   | "sns_certificate"
   | "sns_confirm"
   | "object_store_unavailable"
+  | "authorization_unavailable"
   | "database_unavailable";
 
 export type UploadErrorCode = ClientErrorCode | ServiceErrorCode;

@@ -1,4 +1,5 @@
-"""Standard Webhooks headers for one attempt: id, timestamp and one signature per secret."""
+"""Standard Webhooks headers: id, timestamp and one signature per secret (webhooks out and
+questions to the authorization hook alike)."""
 
 from __future__ import annotations
 
