@@ -140,7 +140,9 @@ async def hook(request: Request) -> dict[str, Any]:
         return {"allow": False, "message": f"Unknown action {action!r}."}
     allowed = ("organiser",) if action == "delete" else ("attendee", "organiser")
     if role in allowed:
+        log.info("hook: %s may %s in %s", subject, action, question["scope"])
         return {"allow": True}
+    log.info("hook: %s may not %s in %s", subject, action, question["scope"])
     return {"allow": False, "message": REFUSALS[action].format(event=name)}
 
 
@@ -167,8 +169,10 @@ async def webhooks(request: Request) -> Response:
                 created=data["createdAt"],
             )
             await claim(request.app.state.http, data["id"])
+            log.info("webhook: %s %s recorded and claimed", event["type"], data["id"])
         else:
             await db.set_status(conn, data["id"], data["status"])
+            log.info("webhook: %s %s", event["type"], data["id"])
     # Only now: a failure above answers 5xx, and the service sends the event again.
     await db.mark_seen(conn, webhook_id)
     return Response(status_code=204)
@@ -194,8 +198,12 @@ async def healthz() -> dict[str, str]:
 
 
 if __name__ == "__main__":
+    # One line per decision and per event instead of an access log: what the demo is about.
+    logging.basicConfig(level=logging.INFO, format="event-photos: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     uvicorn.run(
         app,
         host=os.environ.get("APP_HOST", "127.0.0.1"),
         port=int(os.environ.get("APP_PORT", "8100")),
+        access_log=False,
     )
