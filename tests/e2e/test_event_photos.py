@@ -28,7 +28,7 @@ from playwright.async_api import Page, expect
 from s3upload.app import create_app
 from s3upload.settings import Profile, Settings
 from s3upload.store import bucket
-from tests.conftest import ROOT, TEST_SECRET, Services, TokenFactory, make_settings
+from tests.conftest import PROFILES, ROOT, TEST_SECRET, Services, TokenFactory, make_settings
 from tests.e2e.helpers import PageLog
 from tests.helpers import free_port, serving
 from tests.webhook_helpers import drain_outbox
@@ -94,8 +94,8 @@ async def photos(
         cors_origins=[app_url],
         webhooks=[{"url": f"{app_url}/webhooks", "secret": WEBHOOK_SECRET}],
         authz={"hook_url": f"{app_url}/hook", "hook_secret": HOOK_SECRET, "cache_ttl": 0},
+        profiles={**PROFILES, "photos": PHOTOS},
     )
-    settings = settings.model_copy(update={"profiles": {**settings.profiles, "photos": PHOTOS}})
     tmp = tmp_path_factory.mktemp("event-photos")
     proc = await asyncio.to_thread(start_app, tmp, app_port, service, services.s3_endpoint)
     try:
