@@ -356,7 +356,7 @@ def replay(delivery_id: int | None, since: datetime | None) -> None:
     click.echo(f"{count} delivery(ies) queued again")
 
 
-# The client commands (upload, ls, download, rm) live with the client library.
+# The client commands (upload, ls, download, rm, claim) live with the client library.
 register_client_commands(main)
 
 

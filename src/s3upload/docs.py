@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from s3upload.settings import Profile, Settings
+from s3upload.settings import SCOPE_ID, Profile, Settings
 
 
 class ErrorBody(BaseModel):
@@ -49,8 +49,8 @@ _PROFILE_BODIES = ("CreateUpload", "PresignUpload")
 
 def describe_settings(schema: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """State in the document what this deployment's settings allow: the profile names and
-    each profile's types and size, the checksums the store verifies, and the one-request size
-    limit. Idempotent, so it can run on the cached document."""
+    each profile's types, size, scope types and required metadata, the checksums the store
+    verifies, and the one-request size limit. Idempotent, so it runs on the cached document."""
     components = schema.get("components", {}).get("schemas", {})
     for name in _PROFILE_BODIES:
         body = components.get(name, {})
@@ -86,6 +86,20 @@ def _profile_rule(name: str, profile: Profile) -> dict[str, Any]:
     then: dict[str, Any] = {"properties": {"fileSize": {"maximum": profile.max_size}}}
     if not any(p.split("/", 1) == ["*", "*"] for p in profile.allowed_types):
         then["properties"]["fileType"] = {"pattern": _types_pattern(profile.allowed_types)}
+    required: list[str] = []
+    if profile.scope_types:
+        kinds = "|".join(re.escape(t) for t in profile.scope_types)
+        then["properties"]["scope"] = {"type": "string", "pattern": f"^({kinds})/{SCOPE_ID}$"}
+        required.append("scope")
+    if profile.metadata_required:
+        then["properties"]["metadata"] = {
+            "type": "object",
+            "required": list(profile.metadata_required),
+            "properties": {k: {"pattern": r"\S"} for k in profile.metadata_required},
+        }
+        required.append("metadata")
+    if required:
+        then["required"] = required
     return {"if": when, "then": then}
 
 

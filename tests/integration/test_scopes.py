@@ -102,7 +102,7 @@ async def test_a_scoped_upload_holds_its_scope_in_key_and_record(
         "e" * 33 + "/1",
         "event/" + "x" * 129,
         "event/ü",
-    ],  # noqa: E501
+    ],
 )
 async def test_a_scope_outside_the_grammar_is_422_naming_it(
     scoped: httpx.AsyncClient, auth: dict[str, str], scope: str

@@ -118,6 +118,7 @@ class ApiClient:
         file_size: int,
         profile: str = "default",
         metadata: dict[str, str] | None = None,
+        scope: str | None = None,
     ) -> Upload:
         """`POST /uploads`: a single PUT target or a multipart plan with its first URLs."""
         body: dict[str, Any] = {
@@ -129,6 +130,8 @@ class ApiClient:
         }
         if metadata:
             body["metadata"] = metadata
+        if scope:
+            body["scope"] = scope
         # Not idempotent: a blind retry after a lost answer would leave a second pending upload.
         return Upload.from_json(await self._json("POST", "/uploads", json=body, idempotent=False))
 
@@ -153,12 +156,19 @@ class ApiClient:
         return Upload.from_json(await self._json("GET", f"/files/{file_id}"))
 
     async def list_files(
-        self, *, status: str | None = None, limit: int = 50, cursor: str | None = None
+        self,
+        *,
+        status: str | None = None,
+        scope: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
     ) -> Page:
-        """`GET /files`: one page of the caller's uploads, newest first."""
+        """`GET /files`: one page of the caller's uploads (or a scope's files), newest first."""
         params: dict[str, Any] = {"limit": limit}
         if status:
             params["status"] = status
+        if scope:
+            params["scope"] = scope
         if cursor:
             params["cursor"] = cursor
         body = await self._json("GET", "/files", params=params)
@@ -168,14 +178,19 @@ class ApiClient:
         )
 
     async def iter_files(
-        self, *, status: str | None = None, limit: int | None = None, page_size: int = 100
+        self,
+        *,
+        status: str | None = None,
+        scope: str | None = None,
+        limit: int | None = None,
+        page_size: int = 100,
     ) -> AsyncIterator[Upload]:
         """Every upload (or the first `limit`), following the keyset cursor page by page."""
         cursor: str | None = None
         seen = 0
         while limit is None or seen < limit:
             size = page_size if limit is None else min(page_size, limit - seen)
-            page = await self.list_files(status=status, limit=size, cursor=cursor)
+            page = await self.list_files(status=status, scope=scope, limit=size, cursor=cursor)
             for item in page.items:
                 yield item
             seen += len(page.items)
@@ -188,6 +203,10 @@ class ApiClient:
         params = {"disposition": "inline"} if inline else {}
         body = await self._json("GET", f"/files/{file_id}/download", params=params)
         return Download(url=str(body["url"]), expires_at=str(body["expiresAt"]))
+
+    async def claim(self, file_id: str) -> Upload:
+        """`POST /files/{id}/claim`: the application keeps the file. Idempotent."""
+        return Upload.from_json(await self._json("POST", f"/files/{file_id}/claim"))
 
     async def delete_file(self, file_id: str) -> None:
         """`DELETE /files/{id}`: remove the object (or abort a pending upload), `deleted`."""

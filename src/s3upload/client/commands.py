@@ -1,4 +1,5 @@
-"""Client commands of `s3upload`: upload, ls, download, rm (they talk to a running service)."""
+"""Client commands of `s3upload`: upload, ls, download, rm, claim (they talk to a running
+service)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ STATUSES = (
 @click.option("--profile", default="default", show_default=True, help="Upload profile.")
 @click.option("--type", "file_type", help="MIME type (default: guessed from each name).")
 @click.option("--meta", multiple=True, metavar="KEY=VALUE", help="Object metadata (repeatable).")
+@click.option("--scope", help="What the files belong to, <type>/<id> (e.g. event/1234).")
 @click.option(
     "--concurrency",
     default=6,
@@ -59,6 +61,7 @@ def upload(
     profile: str,
     file_type: str | None,
     meta: tuple[str, ...],
+    scope: str | None,
     concurrency: int,
     state_dir: Path,
     as_json: bool,
@@ -87,6 +90,7 @@ def upload(
                         file_type=file_type,
                         profile=profile,
                         metadata=metadata or None,
+                        scope=scope,
                         concurrency=concurrency,
                         state_dir=state_dir,
                         progress=track(path.name, path.stat().st_size),
@@ -116,16 +120,25 @@ def upload(
 
 @click.command("ls")
 @click.option("--status", type=click.Choice(STATUSES), help="Only uploads in this status.")
+@click.option("--scope", help="A scope's files (any uploader's) instead of your own.")
 @click.option(
     "--limit", default=50, show_default=True, type=click.IntRange(1), help="At most this many."
 )
 @click.option("--json", "as_json", is_flag=True, help="A JSON list of upload objects.")
 @server_options
-def ls(status: str | None, limit: int, as_json: bool, url: str, token: str | None) -> None:
-    """List your uploads, newest first."""
+def ls(
+    status: str | None,
+    scope: str | None,
+    limit: int,
+    as_json: bool,
+    url: str,
+    token: str | None,
+) -> None:
+    """List your uploads (or a scope's files), newest first."""
 
     async def work(api: ApiClient) -> list[dict[str, Any]]:
-        return [item.raw async for item in api.iter_files(status=status, limit=limit)]
+        files = api.iter_files(status=status, scope=scope, limit=limit)
+        return [item.raw async for item in files]
 
     items = run_api(url, token, work)
     if as_json:
@@ -136,7 +149,10 @@ def ls(status: str | None, limit: int, as_json: bool, url: str, token: str | Non
         created = str(item.get("createdAt", ""))[:19].replace("T", " ")
         # Names come from uploaders: no control characters reach the terminal.
         name = "".join(c if c.isprintable() else "?" for c in str(item["fileName"]))
-        click.echo(f"{item['id']}  {item['status']:<10} {size:>10}  {created}  {name}")
+        # In a scope, whose file it is matters as much as its name.
+        owner = "".join(c if c.isprintable() else "?" for c in str(item.get("owner", "")))
+        by = f"  by {owner}" if scope else ""
+        click.echo(f"{item['id']}  {item['status']:<10} {size:>10}  {created}  {name}{by}")
 
 
 @click.command()
@@ -186,7 +202,21 @@ def rm(file_ids: tuple[str, ...], url: str, token: str | None) -> None:
     run_api(url, token, work)
 
 
-COMMANDS = (upload, ls, download, rm)
+@click.command()
+@click.argument("file_ids", nargs=-1, required=True, metavar="ID...")
+@server_options
+def claim(file_ids: tuple[str, ...], url: str, token: str | None) -> None:
+    """Claim files for the application, so a profile's claim deadline does not remove them."""
+
+    async def work(api: ApiClient) -> None:
+        for file_id in file_ids:
+            await api.claim(file_id)
+            click.echo(f"claimed {file_id}")
+
+    run_api(url, token, work)
+
+
+COMMANDS = (upload, ls, download, rm, claim)
 
 
 def register(group: click.Group) -> None:

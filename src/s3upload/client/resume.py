@@ -27,7 +27,12 @@ def entry_for(ident: FileIdentity, server: str, upload: Upload) -> Entry:
 
 
 async def find_resumable(
-    api: ApiClient, state: StateStore, ident: FileIdentity, file_type: str, profile: str
+    api: ApiClient,
+    state: StateStore,
+    ident: FileIdentity,
+    file_type: str,
+    profile: str,
+    scope: str | None = None,
 ) -> tuple[Upload | None, set[int]]:
     """The recorded upload of this file if it can go on, and the parts already stored.
 
@@ -50,10 +55,11 @@ async def find_resumable(
         or upload.strategy != "multipart"
         or upload.file_size != ident.size
         or not upload.part_size
-        or (upload.file_type, upload.raw.get("profile")) != (file_type, profile)
+        or (upload.file_type, upload.raw.get("profile"), upload.raw.get("scope"))
+        != (file_type, profile, scope)
     ):
-        # Cancelled, expired, failed, unknown to this token, or asked for with another type
-        # or profile this time: a fresh upload it is.
+        # Cancelled, expired, failed, unknown to this token, or asked for with another type,
+        # profile or scope this time: a fresh upload it is.
         state.remove(ident, api.base_url)
         return None, set()
     part_size = upload.part_size

@@ -35,6 +35,7 @@ async def upload_file(
     file_type: str | None = None,
     profile: str = "default",
     metadata: dict[str, str] | None = None,
+    scope: str | None = None,
     concurrency: int = 6,
     state_dir: Path | None = DEFAULT_STATE_DIR,
     progress: Progress | None = None,
@@ -79,6 +80,7 @@ async def upload_file(
             file_type=file_type or guess_type(source),
             profile=profile,
             metadata=metadata,
+            scope=scope,
         )
     finally:
         os.close(fd)
@@ -108,7 +110,13 @@ class _Transfer:
         self.clock = clock
 
     async def run(
-        self, *, file_name: str, file_type: str, profile: str, metadata: dict[str, str] | None
+        self,
+        *,
+        file_name: str,
+        file_type: str,
+        profile: str,
+        metadata: dict[str, str] | None,
+        scope: str | None = None,
     ) -> UploadResult:
         """Resume or create the upload, send what the store lacks, complete."""
         started = time.monotonic()
@@ -116,7 +124,7 @@ class _Transfer:
         stored: set[int] = set()
         if self.state is not None:
             upload, stored = await find_resumable(
-                self.api, self.state, self.ident, file_type, profile
+                self.api, self.state, self.ident, file_type, profile, scope
             )
         resumed = upload is not None
         if upload is None:
@@ -126,6 +134,7 @@ class _Transfer:
                 file_size=self.size,
                 profile=profile,
                 metadata=metadata,
+                scope=scope,
             )
             stored = set()
             if upload.strategy == "multipart" and self.state is not None:
