@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
 from s3upload.app import create_app
 from s3upload.db import migrate
+from s3upload.events.sweeper import sweep
+from s3upload.settings import Profile
 from tests.conftest import make_settings
 from tests.helpers import create, put_bytes
 
@@ -45,3 +48,41 @@ async def test_flow_and_listing_on_sqlite(sqlite_client, auth, http):
     assert second["items"][0]["status"] == "uploaded"
     assert second["items"][0]["uploadedAt"].endswith("Z")
     assert second["nextCursor"] is None
+
+
+async def test_scopes_and_claims_on_sqlite(services, tmp_path, auth_for, http):
+    url = f"sqlite+aiosqlite:///{tmp_path}/scoped.db"
+    await asyncio.to_thread(migrate.upgrade, url)
+    profiles = {
+        "default": Profile(),
+        "team": Profile(scope_types=["team"], access="claims", claim_within=1),
+    }
+    settings = make_settings(services, database={"url": url}, profiles=profiles)
+    application = create_app(settings)
+    writer = auth_for("w", scopes=["team/t:upload", "team/t:read"])
+    reader = auth_for("r", scopes=["team/*:read"])
+    body = {"fileName": "a.txt", "fileType": "text/plain", "fileSize": 2, "profile": "team"}
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            kept = await create(c, writer, **body, scope="team/t")
+            dropped = await create(c, writer, **body, scope="team/t")
+            for up in (kept, dropped):
+                assert (await put_bytes(http, up, b"hi")).status_code == 200
+                assert (await c.post(f"/uploads/{up['id']}/complete", headers=writer)).is_success
+            claimed = await c.post(f"/files/{kept['id']}/claim", headers=writer)
+            assert claimed.json()["claimed"] is True
+            listed = await c.get("/files", params={"scope": "team/t"}, headers=reader)
+            assert [i["id"] for i in listed.json()["items"]] == [dropped["id"], kept["id"]]
+            done = (await c.get(f"/files/{dropped['id']}", headers=writer)).json()
+            later = datetime.fromisoformat(done["claimDeadline"]) + timedelta(seconds=1)
+            await sweep(
+                sessionmaker=application.state.sessionmaker,
+                store=application.state.store,
+                settings=settings.sweep,
+                now=later,
+            )
+            listed = await c.get("/files", params={"scope": "team/t"}, headers=reader)
+            assert [i["id"] for i in listed.json()["items"]] == [kept["id"]]
+            gone = (await c.get(f"/files/{dropped['id']}", headers=writer)).json()
+            assert (gone["status"], gone["failureReason"]) == ("expired", "unclaimed")
