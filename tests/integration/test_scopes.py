@@ -6,6 +6,7 @@ or from grants in the token; nothing here stands in for either.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import httpx
@@ -150,11 +151,19 @@ async def test_a_refusal_carries_the_applications_message_and_leaves_nothing(
 
 @pytest.mark.parametrize("fault", ["500", "slow", "redirect", "nonsense", "notjson", "badmeta"])
 async def test_a_broken_hook_answers_503_and_lets_nobody_in(
-    scoped: httpx.AsyncClient, auth: dict[str, str], fault: str
+    scoped: httpx.AsyncClient, auth: dict[str, str], fault: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    resp = await scoped.post("/uploads", json=_photo(f"fault/{fault}"), headers=auth)
+    with caplog.at_level(logging.INFO, logger="s3upload.authz"):
+        resp = await scoped.post("/uploads", json=_photo(f"fault/{fault}"), headers=auth)
     assert_error(resp, 503, "authorization_unavailable")
     assert resp.headers["Retry-After"]
+    # The attempt is logged with what it was about and why it failed, never with the token.
+    failed = [r for r in caplog.records if r.getMessage() == "authorization hook failed"]
+    assert len(failed) == 1
+    assert failed[0].__dict__["scope"] == f"fault/{fault}"
+    assert failed[0].__dict__["reason"]
+    token = auth["Authorization"].removeprefix("Bearer ")
+    assert token not in str(failed[0].__dict__)
     mine = await scoped.get("/files", params={"status": "pending"}, headers=auth)
     assert mine.json()["items"] == []
 
