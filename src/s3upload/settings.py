@@ -20,6 +20,30 @@ TiB = 1024**4
 DEFAULT_JWT_SECRET = "development-secret-do-not-use-in-production"  # noqa: S105
 
 
+class Variant(BaseModel):
+    """A derived version of an image: its box, how the image fits it, and its format."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    width: int | None = Field(default=None, ge=1, le=16384)
+    height: int | None = Field(default=None, ge=1, le=16384)
+    fit: Literal["cover", "inside"] = Field(
+        default="inside",
+        description="`inside`: the whole image within the box; `cover`: the box filled, "
+        "the overflow cropped (around the most interesting part).",
+    )
+    format: Literal["webp", "jpeg", "png", "avif"] = "webp"
+    quality: int = Field(default=80, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _a_box(self) -> Variant:
+        if self.width is None and self.height is None:
+            raise ValueError("a variant needs a width, a height or both")
+        if self.fit == "cover" and (self.width is None or self.height is None):
+            raise ValueError("fit 'cover' needs both width and height")
+        return self
+
+
 class Profile(BaseModel):
     """A named upload policy: what may be uploaded, how big, under which prefix."""
 
@@ -54,6 +78,40 @@ class Profile(BaseModel):
         description="Seconds a finished upload waits to be claimed (POST /files/{id}/claim) "
         "before the sweeper removes it; null: nothing to claim.",
     )
+    sniff: bool | None = Field(
+        default=None,
+        description="Read the object's first bytes at verification and fail it if its real "
+        "type is not the declared one. Default: on when every allowed type is `image/*`.",
+    )
+    variants: dict[str, Variant] = Field(
+        default_factory=dict,
+        description="Derived images by name (`thumb`, `large`): files of this profile go "
+        "`processing` then `completed` once every variant is written.",
+    )
+    rasterize_svg: bool = Field(
+        default=False,
+        description="Make variants of SVG images; off, an SVG of a profile with variants fails.",
+    )
+    public: bool = Field(
+        default=False,
+        description="Finished files and their variants are served to anyone from "
+        "PUBLIC_BASE_URL (`bucket setup` grants anonymous reads on this profile's prefix).",
+    )
+
+    @field_validator("variants")
+    @classmethod
+    def _variant_names(cls, value: dict[str, Variant]) -> dict[str, Variant]:
+        bad = [n for n in value if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", n)]
+        if bad:
+            raise ValueError(f"variant names are 1-32 of a-z, 0-9, '-', '_': {bad}")
+        return value
+
+    @property
+    def sniffs(self) -> bool:
+        """Whether the real bytes are checked against the declared type."""
+        if self.sniff is not None:
+            return self.sniff
+        return all(t.lower().startswith("image/") for t in self.allowed_types)
 
     @field_validator("scope_types")
     @classmethod
@@ -383,6 +441,38 @@ class WebhookEndpoint(BaseModel):
         return "upload.*" in self.events or event_type in self.events
 
 
+class ProcessSettings(BaseModel):
+    """Processing: checked bytes and image variants, in the service or `s3upload process`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    in_app: bool = Field(default=True, description="Process in the service's own task.")
+    concurrency: int = Field(default=2, ge=1, le=64, description="Files processed at once.")
+    lease: float = Field(
+        default=300, ge=10, description="Seconds a claimed file is held before another takes it."
+    )
+    poll: float = Field(default=1.0, gt=0, le=60, description="Seconds between looks for work.")
+    attempts: int = Field(
+        default=5, ge=1, le=50, description="Tries on store errors before the file fails."
+    )
+    retry_after: float = Field(
+        default=30, ge=0, description="Seconds before a file whose store call failed is retried."
+    )
+    max_pixels: int = Field(
+        default=100_000_000,
+        ge=1,
+        description="Images with more pixels (all frames) fail instead of being decoded.",
+    )
+    derived_prefix: str = Field(
+        default="derived",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$",
+        description="Variants go to `<this>/<profile prefix>/<upload id>/<name>.<ext>`.",
+    )
+    sniff_bytes: int = Field(
+        default=4096, ge=512, le=1_048_576, description="Bytes read to find a file's real type."
+    )
+
+
 class DeliverySettings(BaseModel):
     """Delivering webhooks: in the service and in `s3upload webhooks deliver` processes."""
 
@@ -451,6 +541,12 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     authz: AuthzSettings = Field(default_factory=AuthzSettings)
+    process: ProcessSettings = Field(default_factory=ProcessSettings)
+    public_base_url: str | None = Field(
+        default=None,
+        description="Where public profiles' files are served from (a CDN such as CloudFront); "
+        "default: the bucket's own URL on the public endpoint.",
+    )
     webhooks: list[WebhookEndpoint] = Field(
         default_factory=list, description='JSON: [{"url", "secret", "events"?}], Standard Webhooks.'
     )
@@ -461,6 +557,7 @@ class Settings(BaseSettings):
         if "default" not in self.profiles:
             raise ValueError("profiles must define a 'default' profile")
         self._check_access()
+        self._check_public()
         if "none" in (a.lower() for a in self.auth.jwt_algorithms):
             raise ValueError("AUTH_JWT_ALGORITHMS must not allow 'none'")
         asymmetric = [a for a in self.auth.jwt_algorithms if not a.startswith("HS")]
@@ -512,6 +609,44 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"profiles {hooked} use access 'hook': set AUTHZ_HOOK_URL and AUTHZ_HOOK_SECRET"
             )
+
+    def _check_public(self) -> None:
+        """A public profile's prefix is its own: no private profile's keys may fall under it."""
+        public = {n: p.key_prefix for n, p in self.profiles.items() if p.public}
+        for name, profile in self.profiles.items():
+            for pub_name, prefix in public.items():
+                if profile.public or name == pub_name:
+                    continue
+                if (profile.key_prefix + "/").startswith(prefix + "/") or (prefix + "/").startswith(
+                    profile.key_prefix + "/"
+                ):
+                    raise ValueError(
+                        f"public profile '{pub_name}' and private profile '{name}' share the "
+                        f"key prefix '{prefix}': give the public one a prefix of its own"
+                    )
+        derived = self.process.derived_prefix.rstrip("/") + "/"
+        inside = [n for n, p in self.profiles.items() if (p.key_prefix + "/").startswith(derived)]
+        if inside:
+            raise ValueError(
+                f"profiles {inside} have key prefixes under PROCESS_DERIVED_PREFIX "
+                f"'{self.process.derived_prefix}', where variants are written"
+            )
+        if self.public_base_url is not None:
+            parts = urlsplit(self.public_base_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("PUBLIC_BASE_URL must be http(s)://host[/path]")
+
+    def derived_prefix(self, profile: Profile) -> str:
+        """Where the variants of this profile's files are written."""
+        return f"{self.process.derived_prefix.rstrip('/')}/{profile.key_prefix}"
+
+    def public_prefixes(self) -> list[str]:
+        """Key prefixes anyone may read: public profiles' files and their variants."""
+        found: list[str] = []
+        for profile in self.profiles.values():
+            if profile.public:
+                found += [profile.key_prefix, self.derived_prefix(profile)]
+        return sorted(set(found))
 
     def scope_access(self, scope_type: str) -> str:
         """How access to scopes of this type is decided (`owner` for types no profile names)."""
