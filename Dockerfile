@@ -7,7 +7,10 @@ RUN pip install --no-cache-dir --upgrade pip \
  && pip wheel --no-cache-dir --wheel-dir /wheels '.[server]'
 
 FROM python:3.11.10-slim-bookworm
-RUN useradd --create-home --uid 10001 s3upload
+# libmagic: the real type of uploaded bytes (python-magic); libvips comes in pyvips-binary.
+RUN apt-get update && apt-get install -y --no-install-recommends libmagic1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 10001 s3upload
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels 's3upload[server]' && rm -rf /wheels
 USER s3upload

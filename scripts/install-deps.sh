@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKGS="radosgw ceph-mon ceph-osd ceph-common postgresql redis-server uuid-runtime curl"
+# libmagic tells the real type of uploaded bytes (python-magic loads it).
+PKGS="$PKGS libmagic1"
 # Chromium drives the browser tests (tests/e2e); npm installs Uppy for /demo/uppy
 # (scripts/build-uppy.sh), from Debian if the machine has no npm of its own.
 PKGS="$PKGS chromium"

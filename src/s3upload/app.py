@@ -23,6 +23,7 @@ from s3upload.body_guard import BodyGuard
 from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
 from s3upload.db.writer import RecordWriter
+from s3upload.deps import PublicUrls
 from s3upload.docs import describe_settings
 from s3upload.error_handlers import install_error_handlers
 from s3upload.events.router import router as events_router
@@ -32,6 +33,7 @@ from s3upload.files.router import router as files_router
 from s3upload.health import router as health_router
 from s3upload.logs import AccessLogMiddleware, setup_logging
 from s3upload.multipart.router import router as multipart_router
+from s3upload.processing.worker import Processor
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.router import router as uploads_router
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.store = store
+        app.state.public_urls = PublicUrls(settings, store)
         app.state.sns = SnsVerifier(settings.events.sns_origin_pattern, settings.events.sns_topics)
         app.state.limiter = RateLimiter(settings.limits, settings.redis_url)
         app.state.writer = RecordWriter(engine, settings.limits, settings.database.write_batch)
@@ -75,6 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.webhooks and settings.delivery.in_app:
             deliverer = Deliverer(app.state.sessionmaker, settings.webhooks, settings.delivery)
             tasks.append(asyncio.create_task(deliverer.run_forever()))
+        if settings.process.in_app and any(p.variants for p in settings.profiles.values()):
+            processor = Processor(app.state.sessionmaker, store, settings)
+            tasks.append(asyncio.create_task(processor.run_forever()))
         if settings.sweep.interval > 0:
             tasks.append(
                 asyncio.create_task(

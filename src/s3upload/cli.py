@@ -213,6 +213,36 @@ def sweep(dry_run: bool, limit: int | None) -> None:
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="Process what is waiting, then exit.")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 64), help="Files at once (PROCESS_CONCURRENCY)."
+)
+@server_command
+def process(once: bool, concurrency: int | None) -> None:
+    """Make the variants of finished images (any number of these, on any machines)."""
+    from s3upload.db.session import make_engine, make_sessionmaker
+    from s3upload.processing.worker import Processor
+
+    settings = load_settings()
+    if concurrency is not None:
+        settings.process.concurrency = concurrency
+
+    async def work(store: ObjectStore) -> int:
+        engine = make_engine(settings.database)
+        processor = Processor(make_sessionmaker(engine), store, settings)
+        try:
+            if once:
+                return await processor.run_once()
+            await processor.run_forever()
+            return 0  # pragma: no cover - runs until stopped
+        finally:
+            await engine.dispose()
+
+    done = _with_store(settings, work)
+    click.echo(f"{done} file(s) processed")
+
+
+@main.command()
 @click.option("--once", is_flag=True, help="One receive, then exit.")
 @server_command
 def worker(once: bool) -> None:

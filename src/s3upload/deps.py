@@ -1,8 +1,9 @@
-"""App-wide dependencies: the settings, the object store and the record writer."""
+"""App-wide dependencies: the settings, the object store, the record writer, public URLs."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import Depends, Request
 
@@ -29,6 +30,28 @@ async def get_writer(request: Request) -> RecordWriter:
     return writer
 
 
+class PublicUrls:
+    """Where anyone fetches a public profile's objects: PUBLIC_BASE_URL (a CDN), or the
+    bucket's own URL on the public endpoint."""
+
+    def __init__(self, settings: Settings, store: ObjectStore) -> None:
+        self.base = settings.public_base_url.rstrip("/") if settings.public_base_url else None
+        self.store = store
+
+    def __call__(self, key: str) -> str:
+        """The unsigned URL of `key`."""
+        if self.base is None:
+            return self.store.signer.object_url(key)
+        return f"{self.base}/{quote(key, safe='/~')}"
+
+
+async def get_public_urls(request: Request) -> PublicUrls:
+    """The application's public URL maker."""
+    urls: PublicUrls = request.app.state.public_urls
+    return urls
+
+
 Store = Annotated[ObjectStore, Depends(get_store)]
+PublicLinks = Annotated[PublicUrls, Depends(get_public_urls)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Writer = Annotated[RecordWriter, Depends(get_writer)]

@@ -101,6 +101,10 @@ class NotFound(AppError):
         super().__init__(message, details=details)
 
 
+class VariantNotFound(NotFound):
+    code, doc = "variant_not_found", "The file has no such variant (yet): see its `variants`."
+
+
 class MethodNotAllowed(AppError):
     status, code, doc = 405, "method_not_allowed", "The route exists; `Allow` lists its methods."
 

@@ -85,3 +85,14 @@ AUTHZ_CACHE = Counter(
     "Scope decisions looked up in the cache of allows.",
     ["result"],  # hit, miss
 )
+
+PROCESSED = Counter(
+    "s3upload_processed_total",
+    "Files processed, by outcome.",
+    ["outcome"],  # completed, failed, retried
+)
+PROCESS_SECONDS = Histogram(
+    "s3upload_process_duration_seconds",
+    "Time to make every variant of one file.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)

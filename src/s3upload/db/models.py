@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -47,6 +48,7 @@ UNSEALED = (
 )
 
 SCOPED = "scope IS NOT NULL"
+TO_PROCESS = "status IN ('uploaded', 'processing')"
 UNCLAIMED = "claimed_at IS NULL AND claim_deadline IS NOT NULL"
 
 
@@ -84,6 +86,12 @@ class Upload(Base):
             "claim_deadline",
             postgresql_where=text(UNCLAIMED),
             sqlite_where=text(UNCLAIMED),
+        ),
+        Index(
+            "ix_uploads_to_process",
+            "lease_until",
+            postgresql_where=text("wants_variants AND " + TO_PROCESS),
+            sqlite_where=text("wants_variants = 1 AND " + TO_PROCESS),
         ),
         Index(
             "ix_uploads_unsealed",
@@ -129,6 +137,16 @@ class Upload(Base):
     # is removed (so a failed removal is tried again).
     claim_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Promises of the profile at create: read the first bytes at verification; serve the file
+    # to anyone once finished; make the profile's variants.
+    sniff: Mapped[bool] = mapped_column(default=False, server_default=false())
+    public: Mapped[bool] = mapped_column(default=False, server_default=false())
+    wants_variants: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # {name: {width, height, size, contentType, key}} once written.
+    variants: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # A processor holds the file until then; `attempts` counts tries that hit store errors.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class UploadUsage(Base):

@@ -37,6 +37,15 @@ def _time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _variants(variants: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not variants:
+        return None
+    return {
+        name: {k: v[k] for k in ("width", "height", "size", "contentType")}
+        for name, v in variants.items()
+    }
+
+
 def upload_data(upload: Upload, **changes: Any) -> dict[str, Any]:
     """The upload object as the API shows it, without signed URLs, plus its owner.
 
@@ -65,6 +74,8 @@ def upload_data(upload: Upload, **changes: Any) -> dict[str, Any]:
         "claimDeadline": None if value("claimed_at") else _time(value("claim_deadline")),
         "checksum": checksum,
         "failureReason": value("failure_reason"),
+        # Without URLs: public ones are made from PUBLIC_BASE_URL by the API.
+        "variants": _variants(value("variants")),
         "createdAt": _time(upload.created_at),
         "updatedAt": _time(value("updated_at")),
         "expiresAt": _time(upload.expires_at),

@@ -70,6 +70,11 @@ def claim_deadline(upload: Upload, uploaded_at: datetime) -> datetime | None:
     return uploaded_at + timedelta(seconds=upload.claim_within)
 
 
+def stored_keys(upload: Upload) -> list[str]:
+    """Every object the record names: the file and its variants."""
+    return [upload.key] + [v["key"] for v in (upload.variants or {}).values()]
+
+
 def conflict(upload: Upload, wanted: str) -> InvalidTransition:
     """The 409 for a transition the state machine does not allow."""
     return InvalidTransition(

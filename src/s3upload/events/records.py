@@ -96,6 +96,8 @@ async def _check_unchanged(session: AsyncSession, store: ObjectStore, upload: Up
 async def _removed(session: AsyncSession, store: ObjectStore, upload: Upload) -> bool:
     if upload.status not in READABLE | {Status.FAILED}:
         return False
+    if upload.status == Status.FAILED and upload.public:
+        return False  # the service removed it itself when it failed: it stays `failed`
     if await store.head(upload.key) is not None:
         return False  # stale: the object is there (written again after the removal)
     return await move(session, upload, upload.status, Status.DELETED)

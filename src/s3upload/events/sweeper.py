@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from s3upload.db import outbox
 from s3upload.db.models import Upload, UploadUsage
-from s3upload.db.records import claim_deadline, utcnow
+from s3upload.db.records import claim_deadline, stored_keys, utcnow
 from s3upload.db.states import READABLE, Status, can_move
 from s3upload.metrics import SWEEPER
 from s3upload.settings import SweepSettings
 from s3upload.store.client import ObjectStore
-from s3upload.uploads.verify import changed_since_verified, charge_verified, mismatch
+from s3upload.uploads.verify import changed_since_verified, charge_verified, problem
 
 log = logging.getLogger("s3upload.sweeper")
 
@@ -48,8 +48,8 @@ async def _decide(store: ObjectStore, upload: Upload) -> tuple[str, str, dict[st
     info = await store.head(upload.key, checksums=checksums)
     if info is None:
         return "expired", "not finished within its window", {}
-    problem = mismatch(upload, info)
-    if problem is None:
+    wrong = await problem(store, upload, info)
+    if wrong is None:
         now = utcnow()
         return (
             "uploaded",
@@ -61,7 +61,7 @@ async def _decide(store: ObjectStore, upload: Upload) -> tuple[str, str, dict[st
                 "claim_deadline": claim_deadline(upload, now),
             },
         )
-    return "expired", f"not finished within its window ({problem})", {}
+    return "expired", f"not finished within its window ({wrong})", {}
 
 
 async def _claim(
@@ -192,7 +192,8 @@ async def _unclaimed_one(
         return done
     now = utcnow()
     if upload.status == Status.EXPIRED:
-        await store.delete(upload.key)
+        for key in stored_keys(upload):
+            await store.delete(key)
         await session.execute(
             update(Upload).where(Upload.id == upload.id).values(claim_deadline=None)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import Field
 
 from s3upload.access.deps import (
@@ -19,10 +19,16 @@ from s3upload.access.scopes import SCOPE_PATTERN
 from s3upload.auth.deps import CurrentUser
 from s3upload.db.session import SessionDep
 from s3upload.db.states import Status
-from s3upload.deps import SettingsDep, Store
+from s3upload.deps import PublicLinks, SettingsDep, Store
 from s3upload.docs import responses
 from s3upload.files.pagination import CURSOR_LENGTH, CURSOR_PATTERN
-from s3upload.files.service import claim_file, delete_file, download_url, list_uploads
+from s3upload.files.service import (
+    claim_file,
+    delete_file,
+    download_url,
+    list_uploads,
+    variant_url,
+)
 from s3upload.uploads.schemas import UploadOut, UploadPage, to_out
 from s3upload.wire import Camel
 
@@ -41,6 +47,7 @@ async def list_files(
     session: SessionDep,
     user: CurrentUser,
     gate: Gate,
+    urls: PublicLinks,
     status: Annotated[Status | None, Query(description="Only uploads in this status.")] = None,
     scope: Annotated[
         str | None,
@@ -75,13 +82,13 @@ async def list_files(
         limit=limit,
         cursor=cursor,
     )
-    return UploadPage(items=[to_out(r) for r in rows], next_cursor=next_cursor)
+    return UploadPage(items=[to_out(r, urls=urls) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/files/{id}", response_model=UploadOut, responses=responses(401, 404, 422, 503))
-async def get_file(upload: ReadableUpload) -> UploadOut:
+async def get_file(upload: ReadableUpload, urls: PublicLinks) -> UploadOut:
     """One upload (no signed target; see `GET /uploads/{id}` for that)."""
-    return to_out(upload)
+    return to_out(upload, urls=urls)
 
 
 @router.get(
@@ -116,18 +123,44 @@ async def download(
     return DownloadOut(url=url, expires_at=expires_at)
 
 
+@router.get(
+    "/files/{id}/variants/{name}",
+    response_model=DownloadOut,
+    responses=responses(401, 404, 422, 502, 503),
+)
+async def variant(
+    upload: DownloadableUpload,
+    store: Store,
+    settings: SettingsDep,
+    name: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=32,
+            pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+            description="A variant the file's profile names (`thumb`).",
+        ),
+    ],
+) -> DownloadOut:
+    """A signed GET for one derived version (`404 variant_not_found` until it is written)."""
+    url, expires_at = await variant_url(
+        store=store, upload=upload, name=name, expires_in=settings.upload.download_expires
+    )
+    return DownloadOut(url=url, expires_at=expires_at)
+
+
 @router.post(
     "/files/{id}/claim",
     response_model=UploadOut,
     responses=responses(401, 404, 409, 422, 503),
 )
-async def claim(upload: ClaimableUpload, session: SessionDep) -> UploadOut:
+async def claim(upload: ClaimableUpload, session: SessionDep, urls: PublicLinks) -> UploadOut:
     """The application keeps this file: the sweeper will not expire it unclaimed.
 
     For the owner, a `processor`, or anyone who may upload to the file's scope. Claiming a
     claimed file answers it unchanged; a failed, cancelled, expired or deleted one `409`.
     """
-    return to_out(await claim_file(session=session, upload=upload))
+    return to_out(await claim_file(session=session, upload=upload), urls=urls)
 
 
 @router.delete(

@@ -12,9 +12,9 @@ from s3upload.access.scopes import ScopeAction, ScopeGate
 from s3upload.auth import roles
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
-from s3upload.db.records import conflict, settle, utcnow
+from s3upload.db.records import conflict, settle, stored_keys, utcnow
 from s3upload.db.states import READABLE, Status, can_move
-from s3upload.errors import Forbidden, NotDownloadable
+from s3upload.errors import Forbidden, NotDownloadable, VariantNotFound
 from s3upload.files.disposition import content_disposition, inline_safe
 from s3upload.files.pagination import decode_cursor, encode_cursor
 from s3upload.multipart import service as multipart
@@ -100,13 +100,40 @@ async def download_url(
             f"An upload that is '{upload.status}' has nothing to download.",
             details={"status": upload.status},
         )
+    return await _signed_get(store, upload.key, upload.file_name, disposition, expires_in)
+
+
+async def variant_url(
+    *, store: ObjectStore, upload: Upload, name: str, expires_in: int
+) -> tuple[str, datetime]:
+    """A signed GET of one derived version, named after the file and the variant."""
+    variant = (upload.variants or {}).get(name)
+    if upload.status not in READABLE or variant is None:
+        raise VariantNotFound(
+            f"This file has no variant '{name}'"
+            + (f" (it is '{upload.status}')." if upload.status != Status.COMPLETED else "."),
+            details={"variants": sorted(upload.variants or {}), "status": upload.status},
+        )
+    stem = upload.file_name.rsplit(".", 1)[0] or "file"
+    ext = variant["key"].rsplit(".", 1)[-1]
+    # Variants are images the service itself wrote: shown inline.
+    return await _signed_get(store, variant["key"], f"{stem}-{name}.{ext}", "inline", expires_in)
+
+
+async def _signed_get(
+    store: ObjectStore,
+    key: str,
+    file_name: str,
+    disposition: Literal["attachment", "inline"],
+    expires_in: int,
+) -> tuple[str, datetime]:
     now = utcnow()
     creds = await store.credentials()
     url = store.signer.presign(
-        upload.key,
+        key,
         creds=creds,
         method="GET",
-        query={"response-content-disposition": content_disposition(upload.file_name, disposition)},
+        query={"response-content-disposition": content_disposition(file_name, disposition)},
         expires_in=expires_in,
         now=now,
     )
@@ -147,6 +174,7 @@ async def delete_file(*, session: AsyncSession, store: ObjectStore, upload: Uplo
     if upload.strategy == "multipart" and upload.status == Status.PENDING:
         await multipart.abort(store=store, upload=upload)
     else:
-        await store.delete(upload.key)
+        for key in stored_keys(upload):
+            await store.delete(key)
     # The store's ObjectRemoved event may have marked it `deleted` already: that is success.
     await settle(session, upload, upload.status, Status.DELETED)

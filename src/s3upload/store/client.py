@@ -233,6 +233,48 @@ class ObjectStore:
         async with self._calls():
             await self.client.delete_object(Bucket=self.bucket, Key=key)
 
+    async def read_start(self, key: str, size: int) -> bytes:
+        """The first `size` bytes of an object (fewer if it is shorter; empty if it is empty)."""
+        async with self._calls():
+            try:
+                resp = await self.client.get_object(
+                    Bucket=self.bucket, Key=key, Range=f"bytes=0-{size - 1}"
+                )
+            except bc.ClientError as exc:
+                if _code(exc) == "InvalidRange":  # a zero-byte object has no byte 0
+                    return b""
+                raise
+            async with resp["Body"] as body:
+                return bytes(await body.read())
+
+    @asynccontextmanager
+    async def reading(self, key: str, start: int = 0) -> AsyncIterator[Any]:
+        """The object's bytes from `start` on, as a stream (`await body.read(n)`)."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if start:
+            kwargs["Range"] = f"bytes={start}-"
+        async with self._calls():
+            resp = await self.client.get_object(**kwargs)
+            async with resp["Body"] as body:
+                yield body
+
+    async def put(
+        self, key: str, body: Any, *, content_type: str, cache_control: str | None = None
+    ) -> None:
+        """Write an object from bytes or a file object (which is read as it is sent)."""
+        kwargs: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": content_type,
+        }
+        if cache_control:
+            kwargs["CacheControl"] = cache_control
+        if self.settings.signed_acl:
+            kwargs["ACL"] = self.settings.signed_acl
+        async with self._calls():
+            await self.client.put_object(**kwargs)
+
     async def create_multipart(
         self, key: str, *, content_type: str, metadata: dict[str, str], cache_control: str | None
     ) -> str:

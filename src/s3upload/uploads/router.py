@@ -11,7 +11,7 @@ from s3upload.access.rules import Action, allowed, load
 from s3upload.auth.deps import CurrentUser
 from s3upload.auth.ratelimit import CreateLimited
 from s3upload.db.session import SessionDep
-from s3upload.deps import SettingsDep, Store, Writer
+from s3upload.deps import PublicLinks, SettingsDep, Store, Writer
 from s3upload.docs import responses
 from s3upload.multipart import service as multipart
 from s3upload.multipart.schemas import CompleteRequest, MultipartOut
@@ -92,7 +92,11 @@ async def create_upload(
 
 @router.get("/uploads/{id}", response_model=UploadOut, responses=responses(401, 404, 422, 502, 503))
 async def get_upload(
-    upload: ReadableUpload, store: Store, settings: SettingsDep, user: CurrentUser
+    upload: ReadableUpload,
+    store: Store,
+    settings: SettingsDep,
+    user: CurrentUser,
+    urls: PublicLinks,
 ) -> UploadOut:
     """One upload. While pending: a fresh single target, or the parts already stored (resume).
 
@@ -100,14 +104,15 @@ async def get_upload(
     processors read the record alone.
     """
     if not allowed(user, upload, Action.SIGN):
-        return to_out(upload)
+        return to_out(upload, urls=urls)
     if upload.strategy == "multipart":
         plan = None
         if upload.part_size and upload.part_count:
             plan = MultipartOut(part_size=upload.part_size, part_count=upload.part_count, parts=[])
         stored = await multipart.uploaded_parts(upload, store=store)
-        return to_out(upload, multipart=plan, uploaded_parts=stored)
-    return to_out(upload, await pending_target(upload, store=store, settings=settings))
+        return to_out(upload, multipart=plan, uploaded_parts=stored, urls=urls)
+    target = await pending_target(upload, store=store, settings=settings)
+    return to_out(upload, target, urls=urls)
 
 
 @router.post(
@@ -119,6 +124,7 @@ async def complete_upload(
     upload: CompletableUpload,
     session: SessionDep,
     store: Store,
+    urls: PublicLinks,
     body: Annotated[CompleteRequest | None, Body()] = None,
 ) -> UploadOut:
     """The client is done: assemble the parts (if multipart), verify, mark `uploaded`.
@@ -127,7 +133,8 @@ async def complete_upload(
     ETags. Completing an upload that is already `uploaded` answers it unchanged.
     """
     parts = body.parts if body else None
-    return to_out(await service.complete(session=session, store=store, upload=upload, parts=parts))
+    done = await service.complete(session=session, store=store, upload=upload, parts=parts)
+    return to_out(done, urls=urls)
 
 
 @router.delete(
@@ -154,11 +161,11 @@ async def file_status(
     store: Store,
     user: CurrentUser,
     gate: Gate,
+    urls: PublicLinks,
 ) -> UploadOut:
     """Report an upload done (`uploaded`, verified first); processors set the later statuses."""
     action = service.status_action(body.status)
     upload = await load(session, user, action, gate, upload_id=body.id, key=body.key)
     request.state.upload_id = str(upload.id)
-    return to_out(
-        await service.change_status(session=session, store=store, upload=upload, body=body)
-    )
+    changed = await service.change_status(session=session, store=store, upload=upload, body=body)
+    return to_out(changed, urls=urls)

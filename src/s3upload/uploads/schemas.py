@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -12,7 +13,7 @@ from pydantic.config import JsonDict
 
 from s3upload.access.scopes import SCOPE_PATTERN
 from s3upload.db.models import Upload
-from s3upload.db.states import Status
+from s3upload.db.states import READABLE, Status
 from s3upload.multipart.schemas import MultipartOut, UploadedPart
 from s3upload.policy import DIGEST_BYTES, MIME_RE, clean_file_name
 from s3upload.settings import CHECKSUM_ALGORITHMS
@@ -216,6 +217,20 @@ class SingleTarget(Camel):
     )
 
 
+class VariantOut(Camel):
+    """A derived version of the file, as written to the store."""
+
+    width: int
+    height: int
+    size: int
+    content_type: str
+    url: str | None = Field(
+        default=None,
+        description="Public profiles: where anyone fetches it (`Cache-Control` "
+        "of the profile). Others: sign one with `GET /files/{id}/variants/{name}`.",
+    )
+
+
 class UploadOut(Camel):
     """An upload as the service knows it."""
 
@@ -240,6 +255,15 @@ class UploadOut(Camel):
     )
     checksum: Checksum | None = None
     failure_reason: str | None = None
+    variants: dict[str, VariantOut] | None = Field(
+        default=None,
+        description="Derived versions, once written (profiles with `variants`, at `completed`).",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Public profiles, once the file is verified: its URL for anyone "
+        "(`PUBLIC_BASE_URL`, a CDN, or the bucket's own).",
+    )
     created_at: datetime
     updated_at: datetime
     expires_at: datetime = Field(description="End of the upload window.")
@@ -277,8 +301,23 @@ def to_out(
     single: SingleTarget | None = None,
     multipart: MultipartOut | None = None,
     uploaded_parts: list[UploadedPart] | None = None,
+    *,
+    urls: Callable[[str], str] | None = None,
 ) -> UploadOut:
-    """The wire shape of an upload record."""
+    """The wire shape of an upload record; `urls` makes a public profile's public URLs."""
+    public = urls if upload.public and upload.status in READABLE else None
+    variants = None
+    if upload.variants:
+        variants = {
+            name: {
+                "width": v["width"],
+                "height": v["height"],
+                "size": v["size"],
+                "content_type": v["contentType"],
+                "url": public(v["key"]) if public else None,
+            }
+            for name, v in upload.variants.items()
+        }
     checksum = None
     if upload.checksum_algorithm and upload.checksum_value:
         checksum = {"algorithm": upload.checksum_algorithm, "value": upload.checksum_value}
@@ -299,6 +338,8 @@ def to_out(
             "claim_deadline": None if upload.claimed_at else upload.claim_deadline,
             "checksum": checksum,
             "failure_reason": upload.failure_reason,
+            "variants": variants,
+            "public_url": public(upload.key) if public else None,
             "created_at": upload.created_at,
             "updated_at": upload.updated_at,
             "expires_at": upload.expires_at,

@@ -15,6 +15,8 @@ from s3upload.db.records import claim_deadline, conflict, move, utcnow
 from s3upload.db.states import Status
 from s3upload.errors import ObjectMissing, VerificationFailed
 from s3upload.metrics import VERIFICATIONS
+from s3upload.processing import sniff
+from s3upload.processing.sniff import SNIFF_BYTES
 from s3upload.store.client import ObjectInfo, ObjectStore
 
 DONE = (Status.UPLOADED, Status.PROCESSING, Status.COMPLETED)
@@ -41,6 +43,22 @@ def mismatch(upload: Upload, info: ObjectInfo) -> str | None:
         if stored != value:
             return f"stored {alg} checksum differs from the declared one"
     return None
+
+
+async def problem(store: ObjectStore, upload: Upload, info: ObjectInfo) -> str | None:
+    """Why the stored object is not what was declared: its size, type and checksum, and, for
+    profiles that check bytes, what its first bytes really are."""
+    reason = mismatch(upload, info)
+    if reason is None and upload.sniff:
+        reason = sniff.mismatch(upload.file_type, await store.read_start(upload.key, SNIFF_BYTES))
+    return reason
+
+
+async def remove_if_public(store: ObjectStore, upload: Upload) -> None:
+    """A public profile's file that failed its checks leaves the store at once: nothing
+    unverified is ever served from a public prefix."""
+    if upload.public:
+        await store.delete(upload.key)
 
 
 def changed_since_verified(upload: Upload, info: ObjectInfo | None) -> str | None:
@@ -75,12 +93,13 @@ async def verify_and_mark(*, session: AsyncSession, store: ObjectStore, upload: 
             "The object is not in the store yet; upload the bytes first.",
             details={"status": upload.status},
         )
-    reason = mismatch(upload, info)
+    reason = await problem(store, upload, info)
     if reason is not None:
         VERIFICATIONS.labels(outcome="failed").inc()
         await move(session, upload, Status.PENDING, Status.FAILED, failure_reason=reason)
         if upload.status != Status.FAILED:  # someone else moved it first
             return await verify_and_mark(session=session, store=store, upload=upload)
+        await remove_if_public(store, upload)
         raise VerificationFailed(
             f"Verification failed: {reason}.",
             details={"status": upload.status, "reason": reason},

@@ -1,0 +1,1 @@
+"""Processing: the real type of stored bytes, and image variants made by workers."""
