@@ -57,6 +57,10 @@ class StoreSource:
         self.pos = 0
         self._stream: contextlib.AsyncExitStack | None = None
         self._body: Any = None
+        self._current: pyvips.SourceCustom | None = None
+        # What went wrong reaching the store: libvips only sees a failed read, the worker
+        # needs to know it was the store (retried), not the image (failed).
+        self.error: Exception | None = None
 
     def source(self) -> pyvips.SourceCustom:
         """A fresh libvips source over the object, from its first byte."""
@@ -65,6 +69,7 @@ class StoreSource:
         src = pyvips.SourceCustom()
         src.on_read(self._read)
         src.on_seek(self._seek)
+        self._current = src  # kept alive as long as this reader: libvips calls back into it
         return src
 
     def _run(self, coro: Any) -> Any:
@@ -88,7 +93,11 @@ class StoreSource:
         self._stream = self._body = None
 
     def _read(self, size: int) -> bytes:
-        return bytes(self._run(self._read_async(size)))
+        try:
+            return bytes(self._run(self._read_async(size)))
+        except Exception as exc:  # raised into libvips it would be lost: kept, read fails
+            self.error = exc
+            return b""
 
     def _seek(self, offset: int, whence: int) -> int:
         new = {os.SEEK_SET: offset, os.SEEK_CUR: self.pos + offset, os.SEEK_END: self.size + offset}
@@ -100,6 +109,11 @@ class StoreSource:
             self.pos = target
         return target
 
+    def reraise(self) -> None:
+        """Raise the store's error if a read failed because of it."""
+        if self.error is not None:
+            raise self.error
+
     def close(self) -> None:
         """Close the GET still open, if any."""
         self._run(self._close_async())
@@ -107,9 +121,11 @@ class StoreSource:
 
 def check_header(reader: StoreSource, *, max_pixels: int, svg_ok: bool) -> tuple[int, int]:
     """Width and height, read from the header alone; refuse bombs and unwanted SVG."""
+    source = reader.source()  # held while `image` is used (libvips calls back into it)
     try:
-        image = pyvips.Image.new_from_source(reader.source(), "", access="sequential")
+        image = pyvips.Image.new_from_source(source, "", access="sequential")
     except pyvips.Error as exc:
+        reader.reraise()
         raise BadImage(f"not an image libvips can read ({_first_line(exc)})") from exc
     width = image.width
     # Animated images are pages stacked in one tall image: a variant is made of the first.
@@ -137,7 +153,9 @@ def render(reader: StoreSource, variant: Variant) -> Rendered:
     if variant.fit == "cover":
         options["crop"] = "attention"
     try:
-        thumb = pyvips.Image.thumbnail_source(reader.source(), variant.width or _HUGE, **options)
+        # The source must outlive the lazy image: libvips calls back into it while saving.
+        source = reader.source()
+        thumb = pyvips.Image.thumbnail_source(source, variant.width or _HUGE, **options)
         if thumb.hasalpha() and variant.format == "jpeg":
             thumb = thumb.flatten(background=[255, 255, 255])
         out = tempfile.SpooledTemporaryFile(max_size=_SPOOL)  # noqa: SIM115 - returned open
@@ -148,6 +166,7 @@ def render(reader: StoreSource, variant: Variant) -> Rendered:
             save["Q"] = variant.quality
         thumb.write_to_target(target, suffix, **save)
     except pyvips.Error as exc:
+        reader.reraise()
         raise BadImage(f"the image is corrupt or truncated ({_first_line(exc)})") from exc
     size = out.tell()
     out.seek(0)
