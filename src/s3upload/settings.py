@@ -468,9 +468,6 @@ class ProcessSettings(BaseModel):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$",
         description="Variants go to `<this>/<profile prefix>/<upload id>/<name>.<ext>`.",
     )
-    sniff_bytes: int = Field(
-        default=4096, ge=512, le=1_048_576, description="Bytes read to find a file's real type."
-    )
 
 
 class DeliverySettings(BaseModel):
