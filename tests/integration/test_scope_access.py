@@ -20,7 +20,12 @@ from tests.scope_helpers import SCOPED_PROFILES, Hook, authz
 
 MiB = 1024 * 1024
 # Routes a reader of a scope may use on another's file; the rest stay the uploader's.
-READS = {("GET", "/uploads/{id}"), ("GET", "/files/{id}"), ("GET", "/files/{id}/download")}
+READS = {
+    ("GET", "/uploads/{id}"),
+    ("GET", "/files/{id}"),
+    ("GET", "/files/{id}/download"),
+    ("GET", "/files/{id}/variants/{name}"),
+}
 # Routes other grants open (delete, and claim with upload): a reader is told why not.
 OTHER_GRANTS = {("DELETE", "/files/{id}"), ("POST", "/files/{id}/claim")}
 
@@ -39,6 +44,7 @@ async def _request(client, method, template, up, headers):
         template.replace("{id}", up["id"])
         .replace("{uploadId}", up["id"])
         .replace("{partNumber}", "1")
+        .replace("{name}", "thumb")
     )
     params = {"key": up["key"]} if template.startswith("/s3/") else {}
     if template.endswith("/batch"):

@@ -48,6 +48,7 @@ async def test_every_route_with_an_id_hides_other_owners_uploads(client, app, au
                 template.replace("{id}", up["id"])
                 .replace("{uploadId}", up["id"])
                 .replace("{partNumber}", "1")
+                .replace("{name}", "thumb")
             )
             params = {"key": up["key"]} if template.startswith("/s3/") else {}
             if template.endswith("/batch"):

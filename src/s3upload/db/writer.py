@@ -32,6 +32,12 @@ WRITERS = 2
 # (column name, attribute name) of every column, for writing ORM objects with Core.
 _COLUMNS = [(prop.columns[0].key, prop.key) for prop in Upload.__mapper__.column_attrs]
 _INSERT_UPLOAD = insert(Upload)
+# Plain column defaults (flags, counters), which Core does not apply to an explicit None.
+_DEFAULTS = {
+    column.key: column.default.arg
+    for column in Upload.__table__.columns
+    if column.default is not None and not callable(column.default.arg)
+}
 
 
 @dataclass
@@ -106,7 +112,11 @@ class RecordWriter:
 
 
 def _row(upload: Upload) -> dict[str, Any]:
-    return {column: getattr(upload, attr) for column, attr in _COLUMNS}
+    row = {column: getattr(upload, attr) for column, attr in _COLUMNS}
+    for column, default in _DEFAULTS.items():
+        if row[column] is None:
+            row[column] = default
+    return row
 
 
 async def _count_usage(conn: AsyncConnection, uploads: Sequence[Upload]) -> None:
