@@ -99,12 +99,13 @@ def main() -> None:
         f"{right['puremagic']} of {len(rows)} (bold: a different name).",
         "",
         "The service uses libmagic (python-magic). It names the types as MIME does "
-        "(`application/x-dosexec`, which the failure reasons quote), and it was as fast or faster on every sample "
-        "(up to 100 times). puremagic named a genuine AVIF `video/mp4`, so a profile of images would "
-        "fail every AVIF upload, and it picks among candidate extensions by a confidence "
-        "score where libmagic follows the file's structure. puremagic needs no system "
-        "library, which is its one advantage; `libmagic1` is a Debian package (installed by "
-        "scripts/install-deps.sh and the Dockerfile).",
+        "(`application/x-dosexec`, which the failure reasons quote), and it was as fast or "
+        "faster on every sample (up to 100 times). puremagic named a genuine AVIF "
+        "`video/mp4`, so a profile of images would fail every AVIF upload, and it picks among "
+        "candidate extensions by a confidence score where libmagic follows the file's "
+        "structure. puremagic needs no system library, which is its one advantage; "
+        "`libmagic1` is a Debian package (installed by scripts/install-deps.sh and the "
+        "Dockerfile).",
         "",
     ]
     out = ROOT / "docs" / "bench" / "sniffers.md"
