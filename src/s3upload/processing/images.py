@@ -20,6 +20,10 @@ import pyvips
 from s3upload.settings import Variant
 from s3upload.store.client import ObjectStore
 
+# libvips's operation cache would keep decoded images, and the sources reading the store,
+# alive between files: every file here is new, so nothing is worth keeping.
+pyvips.cache_set_max(0)
+
 _CHUNK_TIMEOUT = 60.0  # seconds one read may wait on the store before the variant fails
 _SPOOL = 1024 * 1024  # output bytes kept in memory before they spill to a temporary file
 FORMATS = {
