@@ -282,3 +282,32 @@ async def test_deleting_a_file_removes_its_variants(
     assert all([await store.head(k) is not None for k in keys])
     assert (await processing.delete(f"/files/{up['id']}", headers=auth)).status_code == 204
     assert all([await store.head(k) is None for k in [up["key"], *keys]])
+
+
+async def test_public_files_are_served_to_anyone_and_private_ones_are_not(
+    processing: httpx.AsyncClient, processing_app: FastAPI, http: httpx.AsyncClient, auth
+) -> None:
+    public = await _stored(
+        processing, http, auth, images.photo(300, 200), file_type="image/jpeg", profile="gallery"
+    )
+    private = await _stored(processing, http, auth, images.photo(300, 200), file_type="image/jpeg")
+    # Verified, not yet processed: the original is public already, no variants yet.
+    uploaded = (await processing.get(f"/files/{public['id']}", headers=auth)).json()
+    assert uploaded["publicUrl"] == processing_app.state.store.signer.object_url(public["key"])
+    await processor(processing_app).run_once()
+    done = (await processing.get(f"/files/{public['id']}", headers=auth)).json()
+    assert done["status"] == "completed"
+    cache = "public, max-age=31536000, immutable"
+    async with httpx.AsyncClient(timeout=30) as anonymous:  # no credentials of any kind
+        original = await anonymous.get(done["publicUrl"])
+        assert original.status_code == 200
+        assert original.headers["cache-control"] == cache
+        for variant in done["variants"].values():
+            got = await anonymous.get(variant["url"])
+            assert got.status_code == 200
+            assert got.headers["content-type"] == variant["contentType"]
+            assert got.headers["cache-control"] == cache
+        kept = (await processing.get(f"/files/{private['id']}", headers=auth)).json()
+        assert kept["publicUrl"] is None
+        url = processing_app.state.store.signer.object_url(private["key"])
+        assert (await anonymous.get(url)).status_code == 403
