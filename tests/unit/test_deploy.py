@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -36,13 +37,33 @@ def test_lint_catches_a_broken_template(tmp_path):
     assert cfn_lint(broken).returncode != 0
 
 
-def test_service_policy_is_least_privilege():
-    class Loader(yaml.SafeLoader):
-        pass
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms, read as their long forms (`!Ref x` is
+    `{"Ref": "x"}`, `!If [...]` is `{"Fn::If": [...]}`)."""
 
-    for tag in ("!Ref", "!GetAtt", "!Sub"):
-        Loader.add_constructor(tag, lambda loader, node: loader.construct_scalar(node))
-    template = yaml.load(TEMPLATE.read_text(), Loader=Loader)  # noqa: S506 - SafeLoader subclass
+
+def _long_form(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _long_form)
+
+
+def load_template() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(), Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def test_service_policy_is_least_privilege():
+    template = load_template()
     statements = template["Resources"]["ServicePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     actions = {
         a
@@ -63,6 +84,192 @@ def test_service_policy_is_least_privilege():
     assert not any("*" in a for a in actions)
     bucket = template["Resources"]["UploadsBucket"]["Properties"]
     assert all(bucket["PublicAccessBlockConfiguration"].values())
+
+
+# ---- public delivery: CloudFront in front of the public prefixes ----
+
+NO_VALUE = object()
+
+
+class Stack:
+    """Just enough of CloudFormation's evaluation to see what the template makes of given
+    parameters: conditions, and the values of the resources' properties."""
+
+    def __init__(self, template: dict[str, Any], **parameters: Any) -> None:
+        self.template = template
+        self.parameters: dict[str, Any] = {}
+        for name, spec in template["Parameters"].items():
+            value = parameters.get(name, spec.get("Default"))
+            if spec["Type"] == "CommaDelimitedList" and isinstance(value, str):
+                value = value.split(",")
+            self.parameters[name] = value
+        self.conditions: dict[str, bool] = {}
+        for name, expression in template["Conditions"].items():
+            self.conditions[name] = bool(self.value(expression))
+
+    def exists(self, resource: str) -> bool:
+        condition = self.template["Resources"][resource].get("Condition")
+        return condition is None or self.conditions[condition]
+
+    def value(self, node: Any) -> Any:
+        if isinstance(node, list):
+            return [v for v in map(self.value, node) if v is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            [(key, arg)] = node.items()
+            if key in self.FUNCTIONS:
+                return self.FUNCTIONS[key](self, arg)
+        return {k: v for k, v in ((k, self.value(v)) for k, v in node.items()) if v is not NO_VALUE}
+
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.parameters:
+            return self.parameters[name]
+        return {"AWS::Partition": "aws", "AWS::AccountId": "123456789012"}.get(name, f"<{name}>")
+
+    def _attribute(self, name: str) -> str:
+        if name == "UploadsBucket.Arn":
+            return f"arn:aws:s3:::{self.parameters['BucketName']}"
+        return f"<{name}>"
+
+    def _sub(self, arg: Any) -> str:
+        text, names = (arg, {}) if isinstance(arg, str) else (arg[0], self.value(arg[1]))
+
+        def one(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in names:
+                return str(names[name])
+            return self._attribute(name) if "." in name else str(self._ref(name))
+
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+    FUNCTIONS: dict[str, Any] = {
+        "Ref": lambda self, a: self._ref(a),
+        "Fn::GetAtt": lambda self, a: self._attribute(".".join(a)),
+        "Fn::Sub": lambda self, a: self._sub(a),
+        "Fn::Join": lambda self, a: a[0].join(self.value(a[1])),
+        "Fn::Split": lambda self, a: self.value(a[1]).split(a[0]),
+        "Fn::Select": lambda self, a: self.value(a[1])[int(a[0])],
+        "Fn::FindInMap": lambda self, a: self.template["Mappings"][a[0]][a[1]][a[2]],
+        "Fn::If": lambda self, a: self.value(a[1] if self.conditions[a[0]] else a[2]),
+        "Fn::Not": lambda self, a: not self.value(a[0]),
+        "Fn::Equals": lambda self, a: self.value(a[0]) == self.value(a[1]),
+    }
+
+
+def cloudfront_statement(stack: Stack) -> dict[str, Any]:
+    policy = stack.value(stack.template["Resources"]["UploadsBucketPolicy"]["Properties"])
+    found = [
+        s
+        for s in policy["PolicyDocument"]["Statement"]
+        if s.get("Principal") == {"Service": "cloudfront.amazonaws.com"}
+    ]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_no_distribution_without_public_prefixes():
+    template = load_template()
+    stack = Stack(template, BucketName="uploads-test")
+    assert stack.conditions["ServesPublic"] is False
+    for name, resource in template["Resources"].items():
+        if resource["Type"].startswith("AWS::CloudFront::"):
+            assert not stack.exists(name), name
+    policy = stack.value(template["Resources"]["UploadsBucketPolicy"]["Properties"])
+    assert [s["Sid"] for s in policy["PolicyDocument"]["Statement"]] == ["TlsOnly"]
+    assert template["Outputs"]["PublicBaseUrl"]["Condition"] == "ServesPublic"
+
+
+def test_distribution_reads_through_origin_access_control():
+    template = load_template()
+    resources = template["Resources"]
+    kinds = {r["Type"] for r in resources.values()}
+    assert "AWS::CloudFront::CloudFrontOriginAccessIdentity" not in kinds  # the legacy OAI
+    oac = resources["PublicOriginAccessControl"]
+    assert oac["Type"] == "AWS::CloudFront::OriginAccessControl"
+    assert oac["Condition"] == "ServesPublic"
+    assert oac["Properties"]["OriginAccessControlConfig"] | {"Name": None, "Description": None} == {
+        "Name": None,
+        "Description": None,
+        "OriginAccessControlOriginType": "s3",
+        "SigningBehavior": "always",
+        "SigningProtocol": "sigv4",
+    }
+    distribution = resources["PublicDistribution"]
+    assert distribution["Type"] == "AWS::CloudFront::Distribution"
+    assert distribution["Condition"] == "ServesPublic"
+    config = distribution["Properties"]["DistributionConfig"]
+    [origin] = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["UploadsBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["PublicOriginAccessControl", "Id"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    # The bucket itself stays closed to the public: the distribution's grant is not public.
+    bucket = resources["UploadsBucket"]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    # Outside the public prefixes, the edge answers by itself.
+    default = config["DefaultCacheBehavior"]
+    [association] = default["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+    assert association["FunctionARN"]["Fn::GetAtt"][0] == "PublicPathsOnly"
+    function = resources["PublicPathsOnly"]["Properties"]
+    assert "statusCode: 404" in function["FunctionCode"]
+    assert "return event.request" not in function["FunctionCode"]
+    doctor = resources["DoctorPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Action"]
+    assert {"s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock"} <= set(doctor)
+
+
+@pytest.mark.parametrize(
+    "prefixes",
+    [
+        ["avatars", "derived/avatars"],
+        ["a", "b", "c", "d", "e", "f", "g", "h"],
+        ["photos/public"],
+    ],
+)
+def test_each_public_prefix_gets_a_behaviour_and_a_grant(prefixes):
+    from s3upload.store import policy
+
+    template = load_template()
+    stack = Stack(template, BucketName="uploads-test", PublicPrefixes=",".join(prefixes))
+    assert stack.conditions["ServesPublic"] is True
+    assert all(stack.exists(n) for n in ("PublicDistribution", "PublicOriginAccessControl"))
+    config = stack.value(template["Resources"]["PublicDistribution"]["Properties"])
+    config = config["DistributionConfig"]
+    behaviours = config["CacheBehaviors"]
+    assert [b["PathPattern"] for b in behaviours] == [f"{p}/*" for p in prefixes]
+    for behaviour in [*behaviours, config["DefaultCacheBehavior"]]:
+        assert behaviour["TargetOriginId"] == "uploads"
+        assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+        assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
+        assert behaviour["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
+
+    statement = cloudfront_statement(stack)
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == [f"arn:aws:s3:::uploads-test/{p}/*" for p in prefixes]
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/<PublicDistribution>"
+        }
+    }
+    # `doctor` and `bucket setup` recognise the grant as the distribution's.
+    reads = policy.reads({"Statement": [statement]}, "uploads-test", prefixes)
+    assert reads.cloudfront == {policy.object_arn("uploads-test", p) for p in prefixes}
+    assert not reads.anonymous
+    url = stack.value(template["Outputs"]["PublicBaseUrl"]["Value"])
+    assert url == "https://<PublicDistribution.DomainName>"
+
+
+def test_prefix_slots_stop_at_the_documented_maximum():
+    template = load_template()
+    slots = [n for n in template["Conditions"] if n.startswith("PublicPrefix")]
+    assert len(slots) == 8
+    assert "at most 8" in template["Parameters"]["PublicPrefixes"]["Description"]
+    nine = [f"p{i}" for i in range(9)]
+    stack = Stack(template, BucketName="uploads-test", PublicPrefixes=",".join(nine))
+    assert len(cloudfront_statement(stack)["Resource"]) == 8
 
 
 def test_compose_and_dockerfile():
