@@ -172,7 +172,8 @@ def _with_store(settings: Settings, work: Callable[[ObjectStore], Awaitable[T]])
 @bucket.command("setup")
 @server_command
 def bucket_setup() -> None:
-    """Create the bucket if missing; apply CORS, the lifecycle rule and event notifications."""
+    """Create the bucket if missing; apply CORS, the lifecycle rule, no public ACLs, event
+    notifications, and anonymous reads on public profiles' prefixes (nothing else)."""
     from s3upload.store import bucket as ops
 
     settings = load_settings()
@@ -283,7 +284,8 @@ def worker(once: bool) -> None:
 @main.command()
 @server_command
 def doctor() -> None:
-    """Check credentials, bucket, CORS, lifecycle and event notifications; say how to fix."""
+    """Check credentials, bucket, CORS, lifecycle, public ACLs, event notifications and the
+    public profiles' grant; say how to fix."""
     from s3upload.store import bucket as ops
 
     settings = load_settings()
