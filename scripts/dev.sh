@@ -42,7 +42,9 @@ PORT=${PORT:-8000}
 export EVENTS_SECRET=${EVENTS_SECRET:-local-development-events-secret}
 export EVENTS_WEBHOOK_URL="http://127.0.0.1:$PORT/events/s3"
 export SWEEP_INTERVAL=${SWEEP_INTERVAL:-60}
-export PROFILES=${PROFILES:-'{"default": {}, "images": {"allowed_types": ["image/*"], "max_size": 52428800}}'}
+export PROFILES=${PROFILES:-'{"default": {}, "images": {"allowed_types": ["image/*"], "max_size": 52428800,
+  "variants": {"thumb": {"width": 256, "height": 256, "fit": "cover", "format": "webp"},
+               "large": {"width": 1600, "fit": "inside", "format": "jpeg", "quality": 85}}}}'}
 .venv/bin/s3upload migrate
 .venv/bin/s3upload bucket setup
 echo

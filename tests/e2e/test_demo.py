@@ -1,4 +1,5 @@
-"""The /demo page in Chromium: drop and pick files, progress, download, resume, cancel, errors."""
+"""The /demo page in Chromium: drop and pick files, progress, download, resume, cancel, errors,
+and the variants the service makes of an image."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import contextlib
 import hashlib
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import pyvips
 from playwright.async_api import Page, Route, expect
 
+from s3upload.app import create_app
+from s3upload.settings import Profile
+from s3upload.store import bucket
+from tests.conftest import PROFILES, Services, make_settings
 from tests.e2e.helpers import (
     BigFile,
     MiB,
@@ -23,6 +30,8 @@ from tests.e2e.helpers import (
     part_number,
     stored_sha256,
 )
+from tests.helpers import free_port, serving
+from tests.images import truncated_photo
 
 UPLOAD_TIMEOUT = 180_000  # ms; 150 MiB through RGW on a small machine
 EXPIRED = (
@@ -320,4 +329,126 @@ async def test_network_errors_are_retried_and_expired_urls_signed_again(
     upload_id = await flaky_row.get_attribute("data-upload-id")
     assert upload_id
     assert await stored_sha256(api, upload_id) == hashlib.sha256(data).hexdigest()
+    log.assert_clean()
+
+
+# `make run`'s images profile: a square thumbnail and a large version of every image.
+IMAGES = Profile(
+    allowed_types=["image/*"],
+    max_size=10 * MiB,
+    variants={
+        "thumb": {"width": 256, "height": 256, "fit": "cover", "format": "webp"},
+        "large": {"width": 1600, "fit": "inside", "format": "jpeg", "quality": 85},
+    },
+)
+
+
+CDN = "https://cdn.example.test/files"
+
+
+@pytest.fixture(scope="module")
+async def variants_url(services: Services, migrated: str) -> AsyncIterator[str]:
+    """The service with the images profile making variants, processing in its own task (as
+    PROCESS_IN_APP does by default), on a bucket of its own that allows the page's origin."""
+    port = free_port()
+    settings = make_settings(
+        services,
+        s3={"bucket": "test-e2e-variants"},
+        cors_origins=[f"http://127.0.0.1:{port}"],
+        profiles={**PROFILES, "images": IMAGES},
+        process={"poll": 0.2},
+        # A CDN for public profiles (none here): the page may load images from it too.
+        public_base_url=CDN,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        await bucket.setup(app.state.store, settings)
+        async with serving(app, port) as url:
+            yield url
+
+
+def sunset(width: int, height: int) -> pyvips.Image:
+    """An upright picture to look at in the screenshot: a sky fading to dusk, a sun, a hill."""
+    xy = pyvips.Image.xyz(width, height)
+    x, y = xy[0], xy[1]
+    fade = 1 - 0.6 * y / height
+    sky = (fade * 90).bandjoin([fade * 125, fade * 235])
+    sun = (x - width * 0.62) ** 2 + (y - height * 0.4) ** 2 < (width * 0.16) ** 2
+    hill = y > height * 0.72 + 0.08 * height * ((x - width * 0.3) / width) ** 2 * 4
+    image = hill.ifthenelse([46, 84, 58], sun.ifthenelse([255, 212, 96], sky))
+    return image.cast("uchar").copy(interpretation="srgb")
+
+
+def sideways_jpeg() -> bytes:
+    """A 800 x 600 JPEG whose EXIF orientation (6) says: turn me 90° clockwise, 600 x 800."""
+    image = sunset(600, 800).rot270().copy()
+    image.set_type(pyvips.GValue.gint_type, "orientation", 6)
+    return bytes(image.jpegsave_buffer(Q=90))
+
+
+async def test_an_image_shows_its_thumbnail_and_variants_once_processed(
+    page: tuple[Page, PageLog],
+    services: Services,
+    variants_url: str,
+    token: str,
+    screenshots: Path,
+) -> None:
+    pg, log = page
+    async with httpx.AsyncClient() as http:
+        csp = (await http.get(f"{variants_url}/demo")).headers["content-security-policy"]
+    img_src = next(d for d in csp.split("; ") if d.startswith("img-src "))
+    assert img_src == f"img-src 'self' data: blob: {services.s3_endpoint} https://cdn.example.test"
+
+    photo = await asyncio.to_thread(sideways_jpeg)
+    assert pyvips.Image.new_from_buffer(photo, "").get("orientation") == 6
+    await open_demo(pg, variants_url, token)
+    await pg.select_option("#profile", "images")
+    await expect(pg.locator("#profile-hint")).to_contain_text("image: thumb, large")
+    await pg.set_input_files(
+        "#files",
+        files=[
+            {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": truncated_photo()},
+            {"name": "sunset.jpg", "mimeType": "image/jpeg", "buffer": photo},
+        ],
+    )
+    for name in ("broken.jpg", "sunset.jpg"):
+        await expect(row(pg, name)).to_have_attribute("data-state", "uploaded")
+
+    # The list looks again by itself until the variants are made: no click on Refresh.
+    sunset_row = listed(pg, "sunset.jpg")
+    await expect(sunset_row).to_have_attribute("data-status", "completed", timeout=30_000)
+    thumb = sunset_row.locator("img.thumb")
+    await expect(thumb).to_have_attribute("data-variant", "thumb")
+    await thumb.evaluate("(img) => img.decode()")
+    size = await thumb.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+    assert size == [256, 256]
+    # A signed GET on the store for the thumbnail (the profile is not public).
+    src = await thumb.get_attribute("src")
+    assert src
+    assert "/derived/" in src
+    assert "X-Amz-Signature=" in src
+    links = sunset_row.locator("a.variant")
+    await expect(links).to_have_text(["thumb 256\u00d7256", "large 600\u00d7800"])
+
+    # A failed file says why.
+    broken = listed(pg, "broken.jpg")
+    await expect(broken).to_have_attribute("data-status", "failed", timeout=30_000)
+    await expect(broken.locator(".reason")).to_contain_text("the image is corrupt or truncated")
+    await expect(broken.locator("img.thumb")).to_have_count(0)
+    await pg.screenshot(path=screenshots / "demo-variants.png", full_page=True)
+
+    # The large version, upright (EXIF orientation applied), in a tab of its own.
+    async with pg.expect_popup() as info:
+        await links.filter(has_text="large").click()
+    tab = await info.value
+    await tab.wait_for_url(re.compile(r"/derived/.+/large\.jpg\?"))
+    await tab.wait_for_load_state()
+    shown = await tab.locator("img").evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+    assert shown == [600, 800]
+    await tab.close()
+    # Nothing polls once nothing waits for variants.
+    calls: list[str] = []
+    pg.on("request", lambda r: calls.append(r.url) if "/files?" in r.url else None)
+    await asyncio.sleep(2)
+    assert calls == []
     log.assert_clean()

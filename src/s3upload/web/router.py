@@ -36,13 +36,16 @@ def _page(name: str) -> str:
 
 
 def _profile_options(settings: Settings) -> str:
-    """`<option>`s for the profile selector, with what each profile accepts as a hint."""
+    """`<option>`s for the profile selector, with what each profile accepts as a hint and the
+    variants it makes (the page waits for them)."""
     out = []
     for name, profile in settings.profiles.items():
         out.append(
             f'<option value="{html.escape(name)}"'
             f' data-types="{html.escape(", ".join(profile.allowed_types))}"'
-            f' data-max="{profile.max_size}">{html.escape(name)}</option>'
+            f' data-max="{profile.max_size}"'
+            f' data-variants="{html.escape(",".join(profile.variants))}">'
+            f"{html.escape(name)}</option>"
         )
     return "".join(out)
 
@@ -56,18 +59,27 @@ def _store_origin(settings: Settings) -> str:
         bucket=s3.bucket,
         path_style=s3.use_path_style,
     )
-    parts = urlsplit(signer.object_url("k"))
+    return _origin(signer.object_url("k"))
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL, as a Content-Security-Policy source."""
+    parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
 
 
 def _render(request: Request, name: str) -> HTMLResponse:
     settings: Settings = request.app.state.settings
     body = _page(name).replace("<!--profiles-->", _profile_options(settings))
+    store = _store_origin(settings)
+    # Images come from the store (signed variant URLs, public files on the bucket's own URL)
+    # and from PUBLIC_BASE_URL (a CDN) when it is set.
+    images = [store] + ([_origin(settings.public_base_url)] if settings.public_base_url else [])
     # The page holds a bearer token: no inline scripts, no third-party code, no framing.
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; "
-        f"connect-src 'self' {_store_origin(settings)}; "
+        f"img-src 'self' data: blob: {' '.join(dict.fromkeys(images))}; "
+        f"connect-src 'self' {store}; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     )
     return HTMLResponse(

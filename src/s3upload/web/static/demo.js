@@ -6,6 +6,9 @@ const TOKEN_KEY = "s3upload-demo:token";
 const PROFILE_KEY = "s3upload-demo:profile";
 const DELETABLE = new Set(["pending", "uploaded", "processing", "completed", "failed"]);
 const READABLE = new Set(["uploaded", "processing", "completed"]);
+// Statuses of a file whose variants are still being made: the list looks again every POLL_MS.
+const WAITING = new Set(["uploaded", "processing"]);
+const POLL_MS = 1500;
 
 const tokenInput = $("#token");
 const profileSelect = $("#profile");
@@ -52,12 +55,20 @@ function showError(el, err) {
 
 // --- settings -------------------------------------------------------------------------------
 
+/** The variants a profile makes (`data-variants` of its option), e.g. ["thumb", "large"]. */
+function variantsOf(profile) {
+  const opt = [...profileSelect.options].find((o) => o.value === profile);
+  return opt?.dataset.variants ? opt.dataset.variants.split(",") : [];
+}
+
 function showProfileHint() {
   const opt = profileSelect.selectedOptions[0];
   if (!opt) return;
   const max = Number(opt.dataset.max);
   const types = opt.dataset.types === "*/*" ? "any type" : opt.dataset.types;
-  $("#profile-hint").textContent = `Profile “${opt.value}” accepts ${types}, up to ${formatBytes(max)}.`;
+  const variants = variantsOf(opt.value);
+  const makes = variants.length ? `, and makes variants of each image: ${variants.join(", ")}` : "";
+  $("#profile-hint").textContent = `Profile “${opt.value}” accepts ${types}, up to ${formatBytes(max)}${makes}.`;
 }
 profileSelect.addEventListener("change", () => {
   localStorage.setItem(PROFILE_KEY, profileSelect.value);
@@ -185,9 +196,12 @@ async function refreshFiles() {
   return refreshing;
 }
 
+let pollTimer = 0;
 async function loadFiles() {
+  clearTimeout(pollTimer);
   const errorEl = $("#files-error");
   if (!tokenInput.value.trim()) {
+    rows.clear();
     $("#file-list").replaceChildren();
     $("#files-empty").hidden = false;
     $("#files-empty").textContent = "Paste a token above to see your files.";
@@ -198,14 +212,39 @@ async function loadFiles() {
     const page = await client.api("GET", "/files?limit=100", undefined, { retry: false });
     errorEl.hidden = true;
     renderFiles(page.items);
+    // Until their variants are made (or they fail), look again.
+    if (page.items.some(awaitsVariants)) pollTimer = setTimeout(refreshFiles, POLL_MS);
   } catch (err) {
     showError(errorEl, err);
   }
 }
 
+function awaitsVariants(item) {
+  return WAITING.has(item.status) && variantsOf(item.profile).length > 0;
+}
+
+// Rows by upload id, kept while the file does not change: a refresh every POLL_MS must not
+// reload thumbnails, sign their URLs again or disarm a Delete halfway through its two clicks.
+const rows = new Map();
+
 function renderFiles(items) {
   const body = $("#file-list");
-  body.replaceChildren(...items.map(fileRow));
+  const trs = items.map((item) => {
+    const version = `${item.status} ${item.updatedAt}`;
+    let kept = rows.get(item.id);
+    if (kept?.version === version) {
+      $(".age", kept.tr).textContent = ago(item.createdAt);
+    } else {
+      kept = { tr: fileRow(item), version };
+      rows.set(item.id, kept);
+    }
+    return kept.tr;
+  });
+  const listed = new Set(items.map((item) => item.id));
+  for (const id of rows.keys()) if (!listed.has(id)) rows.delete(id);
+  if (trs.length !== body.children.length || trs.some((tr, i) => body.children[i] !== tr)) {
+    body.replaceChildren(...trs);
+  }
   $("#files-empty").hidden = items.length > 0;
   $("#files-empty").textContent = "Nothing here yet.";
 }
@@ -222,13 +261,15 @@ function fileRow(item) {
     tr.append(td);
     return td;
   };
-  cell("name", item.fileName).title = item.failureReason || item.fileName;
+  const name = cell("name");
+  name.title = item.failureReason || item.fileName;
+  name.append(fileName(item));
   cell("num", formatBytes(item.fileSize ?? NaN));
   const badge = document.createElement("span");
   badge.className = `badge ${item.status}`;
   badge.textContent = item.status;
   cell("status").append(badge);
-  cell("muted", ago(item.createdAt)).title = new Date(item.createdAt).toLocaleString();
+  cell("age muted", ago(item.createdAt)).title = new Date(item.createdAt).toLocaleString();
   const actions = cell("actions");
   if (READABLE.has(item.status)) {
     const dl = button("Download", "ghost small download");
@@ -241,6 +282,94 @@ function fileRow(item) {
     actions.append(del);
   }
   return tr;
+}
+
+/** The name, with the file's thumbnail and its variants once made, or why it failed. */
+function fileName(item) {
+  const box = document.createElement("div");
+  box.className = "file";
+  const text = document.createElement("div");
+  text.className = "text";
+  const name = document.createElement("span");
+  name.className = "fname";
+  name.textContent = item.fileName;
+  text.append(name);
+  const made = item.status === "completed" && item.variants ? Object.keys(item.variants) : [];
+  if (made.length) {
+    box.append(thumbnail(item, made.includes("thumb") ? "thumb" : made[0]));
+    text.append(variantLinks(item));
+  } else if (awaitsVariants(item)) {
+    const waiting = document.createElement("span");
+    waiting.className = "thumb waiting";
+    waiting.title = `Making ${variantsOf(item.profile).join(", ")}…`;
+    box.append(waiting);
+  }
+  if (item.status === "failed" && item.failureReason) {
+    const reason = document.createElement("span");
+    reason.className = "reason";
+    reason.textContent = item.failureReason;
+    text.append(reason);
+  }
+  box.append(text);
+  return box;
+}
+
+/** A public variant's own URL, else a signed GET for it (`GET /files/{id}/variants/{name}`). */
+async function variantUrl(item, name) {
+  const own = item.variants[name].url;
+  if (own) return own;
+  const { url } = await client.api("GET", `/files/${item.id}/variants/${encodeURIComponent(name)}`);
+  return url;
+}
+
+function thumbnail(item, name) {
+  const img = document.createElement("img");
+  img.className = "thumb";
+  img.alt = "";
+  img.dataset.variant = name;
+  img.addEventListener("error", () => { img.title = `The ${name} variant could not be loaded.`; });
+  variantUrl(item, name).then(
+    (url) => { img.src = url; },
+    (err) => showError($("#files-error"), err),
+  );
+  return img;
+}
+
+function variantLinks(item) {
+  const links = document.createElement("span");
+  links.className = "variants";
+  for (const [name, v] of Object.entries(item.variants)) {
+    const a = document.createElement("a");
+    a.className = "variant";
+    a.dataset.variant = name;
+    a.textContent = `${name} ${v.width}×${v.height}`;
+    a.title = `${v.contentType}, ${formatBytes(v.size)}`;
+    a.target = "_blank";
+    a.rel = "noopener";
+    if (v.url) {
+      a.href = v.url;
+    } else {
+      a.href = "#";
+      a.addEventListener("click", (e) => { e.preventDefault(); openVariant(item, name); });
+    }
+    links.append(a);
+  }
+  return links;
+}
+
+/** A private variant in a new tab: opened at the click (so it is not a blocked pop-up), sent
+ * to its signed URL once the service has signed one. */
+async function openVariant(item, name) {
+  const tab = window.open("", "_blank");
+  try {
+    const url = await variantUrl(item, name);
+    if (!tab) return;
+    tab.opener = null;
+    tab.location.href = url;
+  } catch (err) {
+    tab?.close();
+    showError($("#files-error"), err);
+  }
 }
 
 function button(text, cls) {
