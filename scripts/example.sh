@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # example.sh - the event-photos example (examples/event-photos/) with one command: the service
 # as `make run` starts it (scripts/dev.sh: RGW, SQLite, migrations, bucket, events), set up for
-# the app (the photos profile, the authorization hook, webhooks, the app's origin in CORS), and
-# the app itself on http://127.0.0.1:8100, stopped when the service stops.
+# the app (the public photos profile with its thumbnails, the authorization hook, webhooks, the
+# app's origin in CORS), and the app itself on http://127.0.0.1:8100, stopped when the service
+# stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -24,9 +25,13 @@ source "$SECRETS"
 
 # The service's side (read by scripts/dev.sh and s3upload).
 export AUTH_JWT_SECRET=$JWT_SECRET
+# Photos are public (thumbnails for anyone, from their own prefix) and processed by the service.
 export PROFILES='{"default": {}, "photos": {"allowed_types": ["image/*"], "max_size": 20971520,
   "scope_types": ["event"], "metadata_keys": ["title", "description"],
-  "metadata_required": ["title"], "access": "hook", "claim_within": 3600}}'
+  "metadata_required": ["title"], "access": "hook", "claim_within": 3600,
+  "key_prefix": "photos", "public": true, "cache_control": "public, max-age=31536000, immutable",
+  "variants": {"thumb": {"width": 320, "height": 320, "fit": "cover", "format": "webp"},
+               "large": {"width": 1600, "fit": "inside", "format": "jpeg", "quality": 85}}}}'
 export AUTHZ_HOOK_URL="$APP/hook" AUTHZ_HOOK_SECRET=$HOOK_SECRET
 # Allows are cached briefly, so a removal from an event shows within seconds.
 export AUTHZ_CACHE_TTL=${AUTHZ_CACHE_TTL:-5}
@@ -35,7 +40,8 @@ export CORS_ORIGINS="[\"$SERVICE\", \"http://localhost:$PORT\", \"$APP\"]"
 export SWEEP_INTERVAL=${SWEEP_INTERVAL:-10}
 
 # The app's side.
-SERVICE_URL=$SERVICE STORE_URL="http://127.0.0.1:${RGW_PORT:-7480}" APP_JWT_SECRET=$JWT_SECRET \
+STORE="http://127.0.0.1:${RGW_PORT:-7480}"
+SERVICE_URL=$SERVICE STORE_URL=$STORE PUBLIC_URL=${PUBLIC_BASE_URL:-$STORE} APP_JWT_SECRET=$JWT_SECRET \
   HOOK_SECRET=$HOOK_SECRET WEBHOOK_SECRET=$WEBHOOK_SECRET \
   EVENT_PHOTOS_DB=$STATE/event-photos.db \
   .venv/bin/python examples/event-photos/app.py &

@@ -34,6 +34,9 @@ HERE = Path(__file__).resolve().parent
 SERVICE_URL = os.environ.get("SERVICE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Where browsers send bytes and fetch images (RGW here); the page's CSP allows it.
 STORE_URL = os.environ.get("STORE_URL", "http://127.0.0.1:7480").rstrip("/")
+# Where the photos profile's files and thumbnails are public (the service's PUBLIC_BASE_URL,
+# a CDN; by default the bucket's own URL on the store).
+PUBLIC_URL = (os.environ.get("PUBLIC_URL") or STORE_URL).rstrip("/")
 JWT_SECRET = os.environ["APP_JWT_SECRET"]  # the service's AUTH_JWT_SECRET
 HOOK = Webhook(os.environ["HOOK_SECRET"])  # the service's AUTHZ_HOOK_SECRET
 WEBHOOK = Webhook(os.environ["WEBHOOK_SECRET"])  # the secret of this app's entry in WEBHOOKS
@@ -97,11 +100,13 @@ async def page() -> HTMLResponse:
     body = (HERE / "static" / "index.html").read_text(encoding="utf-8")
     body = body.replace("{{SERVICE_URL}}", html.escape(SERVICE_URL))
     service, store = origin(SERVICE_URL), origin(STORE_URL)
+    images = " ".join(dict.fromkeys([store, origin(PUBLIC_URL)]))
     # The page holds a bearer token: scripts only from here and the service (the browser
-    # client), bytes to the store, images from it (signed download URLs).
+    # client), bytes to the store, images from the public base (thumbnails) and the store
+    # (signed download URLs of photos still being processed).
     csp = (
         f"default-src 'self'; script-src 'self' {service}; style-src 'self'; "
-        f"connect-src 'self' {service} {store}; img-src 'self' {store}; "
+        f"connect-src 'self' {service} {store}; img-src 'self' {images}; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     )
     return HTMLResponse(body, headers={"Content-Security-Policy": csp, "Cache-Control": "no-cache"})
@@ -148,7 +153,7 @@ async def hook(request: Request) -> dict[str, Any]:
 
 @app.post("/webhooks", status_code=204)
 async def webhooks(request: Request) -> Response:
-    """The service tells: a photo was uploaded, deleted, expired or failed."""
+    """The service tells: a photo was uploaded, processed, deleted, expired or failed."""
     event = verified(WEBHOOK, await request.body(), request)
     conn = request.app.state.db
     webhook_id = request.headers["webhook-id"]

@@ -1,8 +1,9 @@
 """The event-photos example (examples/event-photos) in Chromium, against real processes.
 
 The service is served on a real port with the app's hook, webhooks to the app and the photos
-profile; the app runs as its own process, as `make example` runs it. Set
-`E2E_SCREENSHOTS=docs` to refresh docs/event-photos*.png.
+profile (public, with a thumbnail and a large version of each photo, made by the service); the
+app runs as its own process, as `make example` runs it. Set `E2E_SCREENSHOTS=docs` to refresh
+docs/event-photos*.png.
 """
 
 from __future__ import annotations
@@ -44,16 +45,27 @@ PHOTOS = Profile(
     metadata_required=["title"],
     access="hook",
     claim_within=3600,
+    # Public, under a prefix of its own: `bucket setup` lets anyone GET photos/* and
+    # derived/photos/*, and records carry the URLs.
+    key_prefix="photos",
+    public=True,
+    cache_control="public, max-age=31536000, immutable",
+    variants={
+        "thumb": {"width": 320, "height": 320, "fit": "cover", "format": "webp"},
+        "large": {"width": 1600, "fit": "inside", "format": "jpeg", "quality": 85},
+    },
 )
+BUCKET = "test-e2e-photos"
 
 
 @dataclass(frozen=True)
 class PhotosSetup:
-    """Where the service and the app listen, and the app's database."""
+    """Where the service and the app listen, the app's database, and the bucket's public URL."""
 
     service: str
     app: str
     db: Path
+    public: str
 
 
 def start_app(tmp: Path, port: int, service: str, store: str) -> subprocess.Popen[bytes]:
@@ -90,11 +102,12 @@ async def photos(
     service, app_url = f"http://127.0.0.1:{service_port}", f"http://127.0.0.1:{app_port}"
     settings: Settings = make_settings(
         services,
-        s3={"bucket": "test-e2e-photos"},
+        s3={"bucket": BUCKET},
         cors_origins=[app_url],
         webhooks=[{"url": f"{app_url}/webhooks", "secret": WEBHOOK_SECRET}],
         authz={"hook_url": f"{app_url}/hook", "hook_secret": HOOK_SECRET, "cache_ttl": 0},
         profiles={**PROFILES, "photos": PHOTOS},
+        process={"poll": 0.2},
     )
     tmp = tmp_path_factory.mktemp("event-photos")
     proc = await asyncio.to_thread(start_app, tmp, app_port, service, services.s3_endpoint)
@@ -105,7 +118,8 @@ async def photos(
             await drain_outbox(app.state.sessionmaker)
             await bucket.setup(app.state.store, settings)
             async with serving(app, service_port):
-                yield PhotosSetup(service, app_url, tmp / "event-photos.db")
+                public = f"{services.s3_endpoint}/{BUCKET}"
+                yield PhotosSetup(service, app_url, tmp / "event-photos.db", public)
     finally:
         proc.terminate()
         await asyncio.to_thread(proc.wait, 10)
@@ -159,10 +173,20 @@ async def add_photo(page: Page, path: Path, title: str, description: str) -> Non
     await page.click("#add button")
 
 
-async def images_shown(page: Page) -> None:
-    """Every photo's image came from the store (through its signed download URL)."""
+async def thumbnails_shown(page: Page, public: str, count: int) -> None:
+    """Every photo is processed and shows its thumbnail from its public URL (until then the
+    page shows the photo itself through a signed download URL)."""
+    photos = page.locator("li.photo")
+    await expect(photos).to_have_count(count)
+    await expect(page.locator('li.photo[data-status="completed"]')).to_have_count(count)
     for img in await page.locator("li.photo img").element_handles():
-        await page.wait_for_function("(img) => img.complete && img.naturalWidth === 480", arg=img)
+        await page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=img)
+        size = await img.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+        assert size == [320, 320]
+        src = await img.get_attribute("src")
+        assert src
+        assert src.startswith(f"{public}/derived/photos/")
+        assert src.endswith("/thumb.webp")
 
 
 def card(page: Page, title: str) -> Any:
@@ -221,16 +245,33 @@ async def test_attendees_add_and_see_photos_others_are_refused_organisers_delete
     upload_id = await card(pg, "Opening keynote").get_attribute("data-id")
     assert upload_id
 
-    # The app heard of it through its webhook, recorded it and claimed it.
-    row = await app_photo(photos.db, upload_id, "uploaded")
+    # The app heard of it through its webhooks (uploaded, processing, completed), recorded it
+    # and claimed it.
+    row = await app_photo(photos.db, upload_id, "completed")
     assert (row["event_id"], row["owner"], row["title"], row["description"]) == (
         1,
         "alice",
         "Opening keynote",
         "The stage just before the lights went down.",
     )
-    record = await service_record(api, upload_id, claimed=True)
+    record = await service_record(api, upload_id, claimed=True, status="completed")
     assert (record["scope"], record["profile"], record["owner"]) == ("event/1", "photos", "alice")
+    assert record["key"].startswith("photos/event/1/")
+    thumb, large = record["variants"]["thumb"], record["variants"]["large"]
+    assert (thumb["width"], thumb["height"], thumb["contentType"]) == (320, 320, "image/webp")
+    assert (large["width"], large["height"], large["contentType"]) == (480, 360, "image/jpeg")
+    assert thumb["url"] == f"{photos.public}/derived/photos/{upload_id}/thumb.webp"
+    assert record["publicUrl"] == f"{photos.public}/{record['key']}"
+    # Anyone may fetch them, with no signature (the bucket policy `bucket setup` wrote); the
+    # bucket itself cannot be listed.
+    async with httpx.AsyncClient(timeout=10) as anonymous:
+        for url in (thumb["url"], large["url"], record["publicUrl"]):
+            got = await anonymous.get(url)
+            assert got.status_code == 200, (url, got.status_code, got.text)
+        got = await anonymous.get(thumb["url"])
+        assert got.headers["content-type"] == "image/webp"
+        assert got.headers["cache-control"] == PHOTOS.cache_control
+        assert (await anonymous.get(f"{photos.public}/")).status_code == 403
 
     # A second attendee sees it with its title and uploader, and adds one of their own.
     await sign_in(pg, "bob")
@@ -241,8 +282,20 @@ async def test_attendees_add_and_see_photos_others_are_refused_organisers_delete
     await add_photo(pg, crowd, "Questions", "A full room for the questions.")
     await expect(card(pg, "Questions")).to_be_visible()
     await expect(card(pg, "Questions").locator("button.delete")).to_have_count(1)
-    await images_shown(pg)
+    # The page looks again until the new photo's thumbnail is made.
+    await thumbnails_shown(pg, photos.public, 2)
     await pg.screenshot(path=screenshots / "event-photos.png", full_page=True)
+    # A thumbnail opens the large version.
+    async with pg.expect_popup() as info:
+        await stage_card.locator("img").click()
+    tab = await info.value
+    await tab.wait_for_load_state()
+    assert tab.url == large["url"]
+    assert await tab.locator("img").evaluate("(i) => [i.naturalWidth, i.naturalHeight]") == [
+        480,
+        360,
+    ]
+    await tab.close()
 
     # Someone not on the event's list is refused, with the app's own sentence: carol
     # organises the Workshop (no photos yet), not the Keynote.
@@ -269,7 +322,7 @@ async def test_attendees_add_and_see_photos_others_are_refused_organisers_delete
     # The organiser may delete any photo of the event; it disappears.
     await sign_in(pg, "olivia")
     await expect(pg.locator("li.photo button.delete")).to_have_count(2)
-    await images_shown(pg)
+    await thumbnails_shown(pg, photos.public, 2)
     await pg.screenshot(path=screenshots / "event-photos-organiser.png", full_page=True)
     await stage_card.locator("button.delete").click()
     await expect(stage_card).to_have_count(0)
@@ -277,6 +330,10 @@ async def test_attendees_add_and_see_photos_others_are_refused_organisers_delete
     await expect(card(pg, "Questions")).to_be_visible()
     await service_record(api, upload_id, status="deleted")
     await app_photo(photos.db, upload_id, "deleted")
+    # Its public copies went with it.
+    async with httpx.AsyncClient(timeout=10) as anonymous:
+        for url in (thumb["url"], large["url"], record["publicUrl"]):
+            assert (await anonymous.get(url)).status_code in (403, 404), url
 
     # Listed again by an attendee, it is gone for everyone.
     await sign_in(pg, "alice")

@@ -12,7 +12,14 @@ const state = {
   token: sessionStorage.getItem("event-photos:token"),
   events: [],
   loads: 0,
+  poll: 0,
 };
+// While a photo's thumbnail is being made, the list looks again this often.
+const POLL_MS = 1500;
+const WAITING = new Set(["uploaded", "processing"]);
+// Cards by upload id, kept while their photo and the viewer stay the same, so a look again
+// does not reload every image.
+const cards = new Map();
 // No resume across reloads (storage: null): one browser here plays several users.
 const client = new S3UploadClient({ endpoint: service, token: () => state.token, storage: null });
 
@@ -60,19 +67,23 @@ function signedIn() {
   showPhotos();
 }
 
-/** The event's photos, as the service lists them to this user (any uploader). */
-async function showPhotos() {
+/** The event's photos, as the service lists them to this user (any uploader). `again`: a
+ * look again while thumbnails are being made, which leaves the message as it is. */
+async function showPhotos({ again = false } = {}) {
+  clearTimeout(state.poll);
   const event = currentEvent();
   const load = ++state.loads; // a later load (another event picked) wins
   const list = $("#photos");
   const people = Object.entries(event.people).map(([u, r]) => (r === "organiser" ? `${u} (organiser)` : u));
   $("#people").textContent = people.length ? `People: ${people.join(", ")}` : "Nobody attends yet.";
-  list.dataset.state = "loading";
-  say("");
-  let cards;
+  if (!again) {
+    list.dataset.state = "loading";
+    say("");
+  }
+  let items, shown;
   try {
-    const { items } = await client.api("GET", `/files?scope=event/${event.id}&limit=100`);
-    cards = await Promise.all(items.map((item) => card(item, event)));
+    ({ items } = await client.api("GET", `/files?scope=event/${event.id}&limit=100`));
+    shown = await Promise.all(items.map((item) => keptCard(item, event)));
   } catch (err) {
     if (load !== state.loads) return;
     list.replaceChildren();
@@ -80,21 +91,55 @@ async function showPhotos() {
     return say(err.message, "error");
   }
   if (load !== state.loads) return;
-  list.replaceChildren(...cards);
+  const listed = new Set(items.map((item) => item.id));
+  for (const id of cards.keys()) if (!listed.has(id)) cards.delete(id);
+  if (shown.length !== list.children.length || shown.some((li, i) => list.children[i] !== li)) {
+    list.replaceChildren(...shown);
+  }
   list.dataset.state = "loaded";
-  if (!cards.length) say(`No photos of ${event.name} yet.`);
+  if (!shown.length && !again) say(`No photos of ${event.name} yet.`);
+  if (items.some((item) => WAITING.has(item.status))) {
+    state.poll = setTimeout(() => showPhotos({ again: true }), POLL_MS);
+  }
 }
 
-/** One photo: the image through a signed download URL, its title, text and uploader. */
+/** The card of a photo: the one already shown if nothing changed, else a new one. */
+async function keptCard(item, event) {
+  const version = `${item.status} ${item.updatedAt} ${state.user}`;
+  const kept = cards.get(item.id);
+  if (kept?.version === version) return kept.li;
+  const li = await card(item, event);
+  cards.set(item.id, { li, version });
+  return li;
+}
+
+/** One photo: its thumbnail, which opens the large version, or the photo itself through a
+ * signed download URL while they are being made; its title, text and uploader. */
 async function card(item, event) {
-  const { url } = await client.api("GET", `/files/${item.id}/download?disposition=inline`);
+  // The photos profile is public: its variants have URLs anyone may fetch (and cache).
+  const thumb = item.variants?.thumb?.url;
+  const large = item.variants?.large?.url ?? item.publicUrl;
+  const src = thumb ?? (await client.api("GET", `/files/${item.id}/download?disposition=inline`)).url;
   const li = document.createElement("li");
   li.className = "photo";
   li.dataset.id = item.id;
   li.dataset.title = item.metadata.title ?? "";
+  li.dataset.status = item.status;
   const img = document.createElement("img");
-  img.src = url;
+  img.src = src;
   img.alt = item.metadata.title ?? item.fileName;
+  // A thumbnail that does not load (a CDN not there yet): the photo itself, also public.
+  if (thumb && item.publicUrl) {
+    img.addEventListener("error", () => { img.src = item.publicUrl; }, { once: true });
+  }
+  let picture = img;
+  if (thumb && large) {
+    picture = document.createElement("a");
+    picture.href = large;
+    picture.target = "_blank";
+    picture.rel = "noopener";
+    picture.append(img);
+  }
   const text = document.createElement("div");
   const title = document.createElement("h3");
   title.textContent = item.metadata.title ?? item.fileName;
@@ -112,7 +157,7 @@ async function card(item, event) {
     by.append(remove);
   }
   text.append(title, description, by);
-  li.append(img, text);
+  li.append(picture, text);
   return li;
 }
 
@@ -154,6 +199,6 @@ async function addPhoto() {
 }
 
 $("#login").addEventListener("submit", (e) => { e.preventDefault(); signIn($("#user").value); });
-$("#event").addEventListener("change", showPhotos);
+$("#event").addEventListener("change", () => showPhotos());
 $("#add").addEventListener("submit", (e) => { e.preventDefault(); addPhoto(); });
 start();
