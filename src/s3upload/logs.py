@@ -67,6 +67,8 @@ def setup_logging(level: str) -> None:
     # httpx logs every request it makes (webhook deliveries, JWKS) at INFO: a line per
     # delivery would cost more than the delivery; failures are logged by their callers.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # libvips reports every thread pool it finishes at INFO; its warnings still come through.
+    logging.getLogger("pyvips").setLevel(max(logging.WARNING, root.level))
 
 
 class AccessLogMiddleware:

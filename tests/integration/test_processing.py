@@ -311,3 +311,37 @@ async def test_public_files_are_served_to_anyone_and_private_ones_are_not(
         assert kept["publicUrl"] is None
         url = processing_app.state.store.signer.object_url(private["key"])
         assert (await anonymous.get(url)).status_code == 403
+
+
+async def test_a_worker_that_lost_its_file_changes_nothing(
+    processing: httpx.AsyncClient, processing_app: FastAPI, http: httpx.AsyncClient, auth
+) -> None:
+    """Two workers holding the same file (SQLite has no row locks; a slow worker may outlive
+    its lease): the one whose lease was taken over neither ends the file nor removes the
+    variants its successor wrote."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from s3upload.db.models import Upload
+
+    up = await _stored(processing, http, auth, images.photo(200, 150), file_type="image/jpeg")
+    slow, fast = processor(processing_app), processor(processing_app)
+    first = await slow.claim()
+    assert first is not None
+    assert str(first.id) == up["id"]
+    assert await fast.claim() is None  # held
+    async with processing_app.state.sessionmaker() as session, session.begin():
+        await session.execute(  # the slow worker's lease runs out
+            update(Upload)
+            .where(Upload.id == first.id)
+            .values(lease_until=first.lease_until - timedelta(hours=1))
+        )
+    second = await fast.claim()
+    assert second is not None
+    assert await fast.process(second) == "completed"
+    assert await slow.process(first) == "abandoned"
+    done = (await processing.get(f"/files/{up['id']}", headers=auth)).json()
+    assert done["status"] == "completed"
+    signed = await processing.get(f"/files/{up['id']}/variants/thumb", headers=auth)
+    assert (await http.get(signed.json()["url"])).status_code == 200

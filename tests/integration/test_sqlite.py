@@ -12,6 +12,7 @@ from s3upload.app import create_app
 from s3upload.db import migrate
 from s3upload.events.sweeper import sweep
 from s3upload.settings import Profile
+from s3upload.store import bucket
 from tests.conftest import make_settings
 from tests.helpers import create, put_bytes
 
@@ -86,3 +87,33 @@ async def test_scopes_and_claims_on_sqlite(services, tmp_path, auth_for, http):
             assert [i["id"] for i in listed.json()["items"]] == [kept["id"]]
             gone = (await c.get(f"/files/{dropped['id']}", headers=writer)).json()
             assert (gone["status"], gone["failureReason"]) == ("expired", "unclaimed")
+
+
+async def test_two_processors_on_sqlite_claim_a_file_once(services, tmp_path, auth, http):
+    from s3upload.processing.worker import Processor
+    from tests import images
+    from tests.integration.conftest import processing_settings
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/processing.db"
+    await asyncio.to_thread(migrate.upgrade, url)
+    settings = processing_settings(services, database={"url": url})
+    application = create_app(settings)
+    data = images.photo(200, 150)
+    async with application.router.lifespan_context(application):
+        await bucket.setup(application.state.store, settings)
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            up = await create(
+                c, auth, fileName="a.jpg", fileType="image/jpeg", fileSize=len(data), profile="pics"
+            )
+            assert (await put_bytes(http, up, data)).status_code == 200
+            assert (await c.post(f"/uploads/{up['id']}/complete", headers=auth)).is_success
+            state = application.state
+            workers = [Processor(state.sessionmaker, state.store, settings) for _ in range(4)]
+            claims = await asyncio.gather(*(w.claim() for w in workers))
+            assert len([c for c in claims if c is not None]) == 1
+            held = next(c for c in claims if c is not None)
+            worker = workers[claims.index(held)]
+            assert await worker.process(held) == "completed"
+            done = (await c.get(f"/files/{up['id']}", headers=auth)).json()
+            assert done["status"] == "completed"

@@ -151,7 +151,7 @@ def render(reader: StoreSource, variant: Variant) -> Rendered:
     options: dict[str, Any] = {
         "height": variant.height or _HUGE,
         "size": "down",  # never enlarged
-        "export_profile": "srgb",  # CMYK and wide-gamut images become sRGB
+        "output_profile": "srgb",  # CMYK and wide-gamut images become sRGB
         "option_string": "fail_on=truncated",  # a cut-off file fails, it is not half grey
     }
     if variant.fit == "cover":

@@ -5,6 +5,10 @@ its worker having died) is claimed with `SELECT … FOR UPDATE SKIP LOCKED` and 
 any number of processes on any number of machines share it and a killed worker's file is
 taken over. Store errors are retried (`PROCESS_ATTEMPTS`); a broken image fails at once,
 the original kept.
+
+The lease's end time is the worker's token: every later write is a compare-and-set on it
+(SQLite ignores `FOR UPDATE`, and a slow worker may outlive its lease), so a worker that lost
+its file changes nothing, not the record and not the variants its successor wrote.
 """
 
 from __future__ import annotations
@@ -64,13 +68,26 @@ class Processor:
             ).scalar_one_or_none()
             if upload is None:
                 return None
+            first = upload.status == Status.UPLOADED
             values: dict[str, Any] = {"lease_until": now + timedelta(seconds=self.config.lease)}
-            if upload.status == Status.UPLOADED:
+            if first:
                 values |= {"status": Status.PROCESSING.value, "updated_at": now}
+            result = await session.execute(
+                update(Upload)
+                .where(
+                    Upload.id == upload.id,
+                    Upload.status == upload.status,
+                    _same(Upload.lease_until, upload.lease_until),
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if not getattr(result, "rowcount", 0):
+                return None  # another worker claimed it between our read and our write
+            if first:
                 await outbox.record(session, upload, Status.PROCESSING, updated_at=now)
             else:
                 log.info("taking over a file whose lease ran out", extra=_about(upload))
-            await session.execute(update(Upload).where(Upload.id == upload.id).values(**values))
         for name, value in values.items():
             setattr(upload, name, value)
         return upload
@@ -84,6 +101,8 @@ class Processor:
             if profile is None or not profile.variants:
                 raise BadImage(f"profile '{upload.profile}' no longer names any variants")
             await self._make(upload, profile, written)
+        except _Lost:
+            outcome = "abandoned"  # its new holder writes the same keys: leave them
         except BadImage as exc:
             outcome = await self._fail(upload, str(exc), written)
         except (AppError, OSError, TimeoutError) as exc:
@@ -131,19 +150,20 @@ class Processor:
         """Hold the lease while a file with many variants is being made."""
         until = utcnow() + timedelta(seconds=self.config.lease)
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(Upload)
-                .where(Upload.id == upload.id, Upload.status == Status.PROCESSING)
-                .values(lease_until=until)
+            result = await session.execute(
+                update(Upload).where(*_held(upload)).values(lease_until=until)
             )
+        if not getattr(result, "rowcount", 0):
+            raise _Lost()
+        upload.lease_until = until
 
     async def _end(self, upload: Upload, new: Status, **values: Any) -> bool:
-        """Compare-and-set `processing` -> `new` with its webhook event; False if it moved."""
+        """`processing` -> `new` with its webhook event, if this worker still holds the file."""
         now = utcnow()
         async with self.sessionmaker() as session, session.begin():
             result = await session.execute(
                 update(Upload)
-                .where(Upload.id == upload.id, Upload.status == Status.PROCESSING)
+                .where(*_held(upload))
                 .values(status=new.value, updated_at=now, lease_until=None, **values)
             )
             moved = bool(getattr(result, "rowcount", 0))
@@ -154,30 +174,30 @@ class Processor:
     async def _finish(self, upload: Upload, written: dict[str, Any]) -> str:
         if await self._end(upload, Status.COMPLETED, variants=written):
             return "completed"
-        await self._discard(written)  # deleted (or failed) meanwhile: nothing to keep
+        # Deleted meanwhile (the delete removed the keys it knew), or taken over by a worker
+        # that writes the same keys: either way these are not ours to remove.
         return "abandoned"
 
     async def _fail(self, upload: Upload, reason: str, written: dict[str, Any]) -> str:
+        if not await self._end(upload, Status.FAILED, failure_reason=reason):
+            return "abandoned"
         await self._discard(written)
-        await self._end(upload, Status.FAILED, failure_reason=reason)
         return "failed"
 
     async def _retry(self, upload: Upload, exc: Exception, written: dict[str, Any]) -> str:
         """A store or network error: try again later, until the attempts are spent."""
-        await self._discard(written)
         attempts = upload.attempts + 1
         why = getattr(exc, "message", None) or type(exc).__name__
         if attempts >= self.config.attempts:
             reason = f"processing failed {attempts} times; last: {why}"
-            await self._end(upload, Status.FAILED, failure_reason=reason, attempts=attempts)
-            return "failed"
+            return await self._fail(upload, reason, written)
         later = utcnow() + timedelta(seconds=self.config.retry_after)
         async with self.sessionmaker() as session, session.begin():
-            await session.execute(
-                update(Upload)
-                .where(Upload.id == upload.id, Upload.status == Status.PROCESSING)
-                .values(lease_until=later, attempts=attempts)
+            result = await session.execute(
+                update(Upload).where(*_held(upload)).values(lease_until=later, attempts=attempts)
             )
+        if not getattr(result, "rowcount", 0):
+            return "abandoned"
         log.warning("processing will be retried", extra={**_about(upload), "reason": why})
         return "retried"
 
@@ -214,6 +234,24 @@ class Processor:
                 await self.process(upload)
             except Exception:  # a bug: the lease runs out and the file is taken again
                 log.exception("processing crashed", extra=_about(upload))
+
+
+class _Lost(Exception):
+    """This worker's lease on the file was taken over (or the file left `processing`)."""
+
+
+def _same(column: Any, value: Any) -> Any:
+    """`column = value`, where a null equals a null."""
+    return column.is_(None) if value is None else column == value
+
+
+def _held(upload: Upload) -> tuple[Any, ...]:
+    """The file is still `processing` under the lease this worker holds."""
+    return (
+        Upload.id == upload.id,
+        Upload.status == Status.PROCESSING,
+        _same(Upload.lease_until, upload.lease_until),
+    )
 
 
 def _about(upload: Upload) -> dict[str, str]:
