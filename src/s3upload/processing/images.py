@@ -25,6 +25,7 @@ from s3upload.store.client import ObjectStore
 pyvips.cache_set_max(0)
 
 _CHUNK_TIMEOUT = 60.0  # seconds one read may wait on the store before the variant fails
+_READ_AHEAD = 256 * 1024  # libvips asks for 4 KiB at a time: fetch more per hop to the loop
 _SPOOL = 1024 * 1024  # output bytes kept in memory before they spill to a temporary file
 FORMATS = {
     "webp": ("image/webp", ".webp"),
@@ -62,6 +63,7 @@ class StoreSource:
         self._stream: contextlib.AsyncExitStack | None = None
         self._body: Any = None
         self._current: pyvips.SourceCustom | None = None
+        self._ahead = b""  # bytes fetched past what libvips has asked for
         # What went wrong reaching the store: libvips only sees a failed read, the worker
         # needs to know it was the store (retried), not the image (failed).
         self.error: Exception | None = None
@@ -70,6 +72,7 @@ class StoreSource:
         """A fresh libvips source over the object, from its first byte."""
         self.close()
         self.pos = 0
+        self._ahead = b""
         src = pyvips.SourceCustom()
         src.on_read(self._read)
         src.on_seek(self._seek)
@@ -97,19 +100,25 @@ class StoreSource:
         self._stream = self._body = None
 
     def _read(self, size: int) -> bytes:
-        try:
-            return bytes(self._run(self._read_async(size)))
-        except Exception as exc:  # raised into libvips it would be lost: kept, read fails
-            self.error = exc
-            return b""
+        if not self._ahead:
+            try:
+                self._ahead = bytes(self._run(self._read_async(max(size, _READ_AHEAD))))
+            except Exception as exc:  # raised into libvips it would be lost: kept, read fails
+                self.error = exc
+                return b""
+        chunk, self._ahead = self._ahead[:size], self._ahead[size:]
+        return chunk
 
     def _seek(self, offset: int, whence: int) -> int:
-        new = {os.SEEK_SET: offset, os.SEEK_CUR: self.pos + offset, os.SEEK_END: self.size + offset}
-        target = new.get(whence, -1)
-        if target < 0:
+        # `pos` is where the stream is; libvips is `len(_ahead)` bytes behind it.
+        current = self.pos - len(self._ahead)
+        starts = {os.SEEK_SET: 0, os.SEEK_CUR: current, os.SEEK_END: self.size}
+        if whence not in starts or starts[whence] + offset < 0:
             return -1
-        if target != self.pos:
+        target = starts[whence] + offset
+        if target != current:
             self._run(self._close_async())
+            self._ahead = b""
             self.pos = target
         return target
 
