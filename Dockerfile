@@ -15,7 +15,10 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir --no-index --find-links /wheels 's3upload[server]' && rm -rf /wheels
 USER s3upload
 WORKDIR /home/s3upload
-ENV ENVIRONMENT=production PYTHONUNBUFFERED=1 PROMETHEUS_MULTIPROC_DIR=/tmp/metrics
+# libvips: one thread per image (files are processed side by side instead); two malloc arenas
+# keep a worker's memory flat from image to image (docs/bench/thumbnails.md).
+ENV ENVIRONMENT=production PYTHONUNBUFFERED=1 PROMETHEUS_MULTIPROC_DIR=/tmp/metrics \
+    VIPS_CONCURRENCY=1 MALLOC_ARENA_MAX=2
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
