@@ -155,11 +155,15 @@ async def test_reload_midway_resumes_without_sending_stored_parts(
     pg, log = page
     await open_demo(pg, base_url, token)
     held: list[Route] = []
+    reloading = False
 
     async def stop_after_six(route: Route) -> None:
         n = part_number(route.request.url)
         if route.request.method == "PUT" and n is not None and n > 6:
-            held.append(route)  # never answered: these are in flight when the page reloads
+            if reloading:  # a retry from the page being left: it must not reach the store
+                await route.abort()
+            else:
+                held.append(route)  # never answered: in flight when the page reloads
         else:
             await route.continue_()
 
@@ -175,11 +179,14 @@ async def test_reload_midway_resumes_without_sending_stored_parts(
     await expect(big.locator(".speed")).to_have_text(re.compile(r"^[\d.]+ (B|KiB|MiB|GiB)/s$"))
     await expect(big.locator(".eta")).to_have_text(re.compile(r" left$"))
 
-    await pg.unroute_all(behavior="ignoreErrors")
+    # Reload with the route still in place: removing it first would let the held requests
+    # go on to the store before the page is gone (parts 7+ then stored, now and then).
+    reloading = True
     await pg.reload()
     for route in held:
         with contextlib.suppress(Exception):  # the reload already cancelled it
             await route.abort()
+    await pg.unroute_all(behavior="ignoreErrors")
     # Still pending, parts 1-6 in the store: the upload survives the page.
     before = (await api.get(f"/uploads/{upload_id}")).json()
     assert before["status"] == "pending"
