@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from s3upload import __version__
 from s3upload.access.hook import AuthzHook
+from s3upload.access.pending import PendingUploads
 from s3upload.access.scopes import ScopeGate
 from s3upload.auth.cache import VerifiedTokens
 from s3upload.auth.jwks import JwksCache
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.tokens = VerifiedTokens(max_age=settings.auth.jwks_ttl)
+    app.state.pending = PendingUploads()
     install_error_handlers(app)
     app.include_router(uploads_router)
     app.include_router(multipart_router)

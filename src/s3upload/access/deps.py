@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from s3upload.access.pending import PendingUploads
 from s3upload.access.rules import Action, load
 from s3upload.access.scopes import ScopeGate
 from s3upload.auth.deps import CurrentUser
@@ -16,10 +17,34 @@ from s3upload.db.session import SessionDep
 from s3upload.errors import NotFound
 
 
-def scope_gate(request: Request) -> ScopeGate:
+async def scope_gate(request: Request) -> ScopeGate:
     """The app's scope decisions (settings and the authorization hook)."""
     gate: ScopeGate = request.app.state.gate
     return gate
+
+
+async def _resolve(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    gate: Gate,
+    action: Action,
+    upload_id: uuid.UUID,
+) -> Upload:
+    """The upload if the caller may do `action`: for signing, from memory when this worker
+    loaded it lately (only its owner signs); any other action first forgets it, since the
+    action may end it."""
+    pending: PendingUploads = request.app.state.pending
+    if action == Action.SIGN:
+        kept = pending.get(upload_id)
+        if kept is not None and kept.owner == user.owner:
+            return kept
+        upload = await load(session, user, action, gate, upload_id=upload_id)
+        pending.keep(upload)
+        return upload
+    if action not in (Action.READ, Action.DOWNLOAD):
+        pending.drop(upload_id)
+    return await load(session, user, action, gate, upload_id=upload_id)
 
 
 Gate = Annotated[ScopeGate, Depends(scope_gate)]
@@ -32,7 +57,7 @@ def upload_for(action: Action) -> Callable[..., Awaitable[Upload]]:
         id: uuid.UUID, request: Request, session: SessionDep, user: CurrentUser, gate: Gate
     ) -> Upload:
         request.state.upload_id = str(id)
-        return await load(session, user, action, gate, upload_id=id)
+        return await _resolve(request, session, user, gate, action, id)
 
     return dependency
 
@@ -51,7 +76,7 @@ def uppy_upload_for(action: Action) -> Callable[..., Awaitable[Upload]]:
         gate: Gate,
     ) -> Upload:
         request.state.upload_id = str(uploadId)
-        upload = await load(session, user, action, gate, upload_id=uploadId)
+        upload = await _resolve(request, session, user, gate, action, uploadId)
         if upload.key != key:
             raise NotFound()
         return upload

@@ -166,6 +166,7 @@ async def file_status(
     """Report an upload done (`uploaded`, verified first); processors set the later statuses."""
     action = service.status_action(body.status)
     upload = await load(session, user, action, gate, upload_id=body.id, key=body.key)
+    request.app.state.pending.drop(upload.id)  # its status may change: sign from the record
     request.state.upload_id = str(upload.id)
     changed = await service.change_status(session=session, store=store, upload=upload, body=body)
     return to_out(changed, urls=urls)
