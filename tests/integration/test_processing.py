@@ -171,6 +171,11 @@ async def test_bytes_that_are_not_the_declared_type_fail_verification(
     got = (await processing.get(f"/files/{up['id']}", headers=auth)).json()
     assert (got["status"], got["failureReason"]) == ("failed", reason)
     assert_error(await processing.get(f"/files/{up['id']}/download", headers=auth), 409)
+    # Completing again (as a client does when the store's event verified it first): the
+    # conflict says why it failed.
+    again = await processing.post(f"/uploads/{up['id']}/complete", headers=auth)
+    assert assert_error(again, 409, "invalid_transition")["details"]["reason"] == reason
+    assert reason in again.json()["message"]
     # A private profile keeps the object for its owner to look at; nothing serves it.
     assert await processing_app.state.store.head(up["key"]) is not None
 

@@ -77,7 +77,10 @@ def stored_keys(upload: Upload) -> list[str]:
 
 def conflict(upload: Upload, wanted: str) -> InvalidTransition:
     """The 409 for a transition the state machine does not allow."""
-    return InvalidTransition(
-        f"An upload that is '{upload.status}' cannot become '{wanted}'.",
-        details={"status": upload.status},
-    )
+    details: dict[str, Any] = {"status": upload.status}
+    message = f"An upload that is '{upload.status}' cannot become '{wanted}'."
+    if upload.status == Status.FAILED and upload.failure_reason:
+        # Often the store's event verified (and failed) it first: say why it failed.
+        details["reason"] = upload.failure_reason
+        message = message[:-1] + f": it failed ({upload.failure_reason})."
+    return InvalidTransition(message, details=details)
