@@ -63,7 +63,10 @@ class StoreSource:
         self._stream: contextlib.AsyncExitStack | None = None
         self._body: Any = None
         self._current: pyvips.SourceCustom | None = None
-        self._ahead = b""  # bytes fetched past what libvips has asked for
+        # Bytes fetched ahead, and how far libvips has read into them (slicing the rest off
+        # at every 4 KiB read would copy the buffer over and over).
+        self._ahead = b""
+        self._at = 0
         # What went wrong reaching the store: libvips only sees a failed read, the worker
         # needs to know it was the store (retried), not the image (failed).
         self.error: Exception | None = None
@@ -72,7 +75,7 @@ class StoreSource:
         """A fresh libvips source over the object, from its first byte."""
         self.close()
         self.pos = 0
-        self._ahead = b""
+        self._ahead, self._at = b"", 0
         src = pyvips.SourceCustom()
         src.on_read(self._read)
         src.on_seek(self._seek)
@@ -100,25 +103,27 @@ class StoreSource:
         self._stream = self._body = None
 
     def _read(self, size: int) -> bytes:
-        if not self._ahead:
+        if self._at >= len(self._ahead):
             try:
                 self._ahead = bytes(self._run(self._read_async(max(size, _READ_AHEAD))))
+                self._at = 0
             except Exception as exc:  # raised into libvips it would be lost: kept, read fails
                 self.error = exc
                 return b""
-        chunk, self._ahead = self._ahead[:size], self._ahead[size:]
+        chunk = self._ahead[self._at : self._at + size]
+        self._at += len(chunk)
         return chunk
 
     def _seek(self, offset: int, whence: int) -> int:
-        # `pos` is where the stream is; libvips is `len(_ahead)` bytes behind it.
-        current = self.pos - len(self._ahead)
+        # `pos` is where the stream is; libvips is behind it by what it has not read yet.
+        current = self.pos - (len(self._ahead) - self._at)
         starts = {os.SEEK_SET: 0, os.SEEK_CUR: current, os.SEEK_END: self.size}
         if whence not in starts or starts[whence] + offset < 0:
             return -1
         target = starts[whence] + offset
         if target != current:
             self._run(self._close_async())
-            self._ahead = b""
+            self._ahead, self._at = b"", 0
             self.pos = target
         return target
 
