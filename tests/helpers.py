@@ -115,3 +115,52 @@ async def wait_for_status(
             break
         await asyncio.sleep(0.05)
     return got
+
+
+def id_routes(app: Any) -> list[tuple[str, str]]:
+    """(method, path template) of every documented route that takes an upload id."""
+    import re
+
+    found: set[tuple[str, str]] = set()
+    for path, operations in app.openapi()["paths"].items():
+        if re.search(r"\{(id|uploadId)\}", path):
+            found |= {(method.upper(), path) for method in operations}
+    return sorted(found)
+
+
+async def call_id_route(
+    client: httpx.AsyncClient,
+    method: str,
+    template: str,
+    upload: dict[str, Any],
+    headers: dict[str, str],
+) -> httpx.Response:
+    """Call an id route for `upload` with the least a well-formed request needs."""
+    path = (
+        template.replace("{id}", upload["id"])
+        .replace("{uploadId}", upload["id"])
+        .replace("{partNumber}", "1")
+        .replace("{name}", "thumb")
+    )
+    params = {"key": upload["key"]} if template.startswith("/s3/") else {}
+    if template.endswith("/batch"):
+        params["partNumbers"] = "1"
+    body: Any = {"partNumbers": [1]} if template.endswith("/parts") else None
+    if template.endswith("/complete") and template.startswith("/s3/"):
+        body = {"parts": []}
+    return await client.request(method, path, params=params, json=body, headers=headers)
+
+
+def wait_answering(proc: Any, url: str, what: str) -> None:
+    """Wait until the process answers at `url`; kill it and fail if it never does."""
+    import time
+
+    for _ in range(100):
+        try:
+            httpx.get(url, timeout=0.2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError(f"{what} did not start at {url}")

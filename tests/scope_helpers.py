@@ -7,15 +7,13 @@ import base64
 import json
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from s3upload.settings import AuthzSettings, Profile
 from tests.conftest import PROFILES, ROOT
+from tests.helpers import wait_answering
 
 HOOK_SECRET = "whsec_" + base64.b64encode(b"authz-hook-secret-for-the-tests!").decode()
 
@@ -72,16 +70,7 @@ def start_hook(tmp: Path, port: int) -> Hook:
     grants = tmp / "grants.json"
     script = ROOT / "tests" / "hook_server.py"
     proc = subprocess.Popen([sys.executable, str(script), str(port), str(grants), HOOK_SECRET])
-    for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.2)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError(f"the authorization hook did not start on port {port}")
+    wait_answering(proc, f"http://127.0.0.1:{port}/", "the authorization hook")
     return Hook(f"http://127.0.0.1:{port}/authz", grants, proc)
 
 

@@ -7,14 +7,12 @@ import base64
 import json
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.conftest import ROOT
+from tests.helpers import wait_answering
 
 SECRET = "whsec_" + base64.b64encode(b"webhook-secret-for-the-tests-32b").decode()
 
@@ -57,16 +55,7 @@ def start_receiver(tmp: Path, port: int, *secrets: str) -> Receiver:
     out = tmp / "received.jsonl"
     script = ROOT / "tests" / "webhook_receiver.py"
     proc = subprocess.Popen([sys.executable, str(script), str(port), str(out), *secrets])
-    for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=0.2)
-            break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError(f"the webhook receiver did not start on port {port}")
+    wait_answering(proc, f"http://127.0.0.1:{port}/", "the webhook receiver")
     return Receiver(f"http://127.0.0.1:{port}/hooks", out, proc)
 
 

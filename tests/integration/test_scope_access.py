@@ -4,7 +4,6 @@ tokens work like the hook's answers; allows are cached only for their lifetime."
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
 
@@ -15,7 +14,7 @@ from prometheus_client import REGISTRY
 
 from s3upload.app import create_app
 from tests.conftest import TEST_SECRET, Services, TokenFactory, make_settings
-from tests.helpers import assert_error, put_bytes
+from tests.helpers import assert_error, call_id_route, id_routes, put_bytes
 from tests.scope_helpers import SCOPED_PROFILES, Hook, authz
 
 MiB = 1024 * 1024
@@ -28,31 +27,6 @@ READS = {
 }
 # Routes other grants open (delete, and claim with upload): a reader is told why not.
 OTHER_GRANTS = {("DELETE", "/files/{id}"), ("POST", "/files/{id}/claim")}
-
-
-def _id_routes(app) -> list[tuple[str, str]]:
-    """(method, path template) of every documented route that takes an upload id."""
-    found = set()
-    for path, operations in app.openapi()["paths"].items():
-        if re.search(r"\{(id|uploadId)\}", path):
-            found |= {(method.upper(), path) for method in operations}
-    return sorted(found)
-
-
-async def _request(client, method, template, up, headers):
-    path = (
-        template.replace("{id}", up["id"])
-        .replace("{uploadId}", up["id"])
-        .replace("{partNumber}", "1")
-        .replace("{name}", "thumb")
-    )
-    params = {"key": up["key"]} if template.startswith("/s3/") else {}
-    if template.endswith("/batch"):
-        params["partNumbers"] = "1"
-    body = {"partNumbers": [1]} if template.endswith("/parts") else None
-    if template.endswith("/complete") and template.startswith("/s3/"):
-        body = {"parts": []}
-    return await client.request(method, path, params=params, json=body, headers=headers)
 
 
 async def test_every_route_refuses_a_caller_without_the_grant(
@@ -74,13 +48,13 @@ async def test_every_route_refuses_a_caller_without_the_grant(
         )
     ).json()
     assert multi["strategy"] == "multipart", multi
-    routes = _id_routes(scoped_app)
+    routes = id_routes(scoped_app)
     assert len(routes) >= 13, routes
     for method, template in routes:
         for up in (single, multi):
-            refused = await _request(scoped, method, template, up, auth_for(carol))
+            refused = await call_id_route(scoped, method, template, up, auth_for(carol))
             assert_error(refused, 404, "not_found")
-            as_reader = await _request(scoped, method, template, up, auth_for(bob))
+            as_reader = await call_id_route(scoped, method, template, up, auth_for(bob))
             if (method, template) in OTHER_GRANTS:
                 assert_error(as_reader, 403, "forbidden")
             elif (method, template) not in READS:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import re
 import uuid
 from datetime import datetime, timedelta
 from urllib.parse import quote
@@ -18,8 +17,10 @@ from s3upload.events.sweeper import sweep
 from tests.conftest import events_wired, make_settings
 from tests.helpers import (
     assert_error,
+    call_id_route,
     create,
     free_port,
+    id_routes,
     put_bytes,
     serving,
     wait_for_status,
@@ -28,35 +29,15 @@ from tests.helpers import (
 MiB = 1024 * 1024
 
 
-def _owned_routes(app):
-    """(method, path template) of every documented route that takes an upload id."""
-    for path, operations in app.openapi()["paths"].items():
-        if re.search(r"\{(id|uploadId)\}", path):
-            for method in operations:
-                yield method.upper(), path
-
-
 async def test_every_route_with_an_id_hides_other_owners_uploads(client, app, auth, auth_for):
     single = await create(client, auth)
     multi = await create(client, auth, fileType="application/zip", fileSize=12 * MiB)
     intruder = auth_for("intruder")
-    routes = sorted(set(_owned_routes(app)))
+    routes = id_routes(app)
     assert len(routes) >= 12, routes
     for method, template in routes:
         for up in (single, multi):
-            path = (
-                template.replace("{id}", up["id"])
-                .replace("{uploadId}", up["id"])
-                .replace("{partNumber}", "1")
-                .replace("{name}", "thumb")
-            )
-            params = {"key": up["key"]} if template.startswith("/s3/") else {}
-            if template.endswith("/batch"):
-                params["partNumbers"] = "1"
-            body = {"partNumbers": [1]} if template.endswith("/parts") else None
-            if template.endswith("/complete") and template.startswith("/s3/"):
-                body = {"parts": []}
-            resp = await client.request(method, path, params=params, json=body, headers=intruder)
+            resp = await call_id_route(client, method, template, up, intruder)
             assert_error(resp, 404, "not_found")
     # nothing was changed by the attempts
     for up in (single, multi):
