@@ -58,11 +58,13 @@ def tokens(owners: int, path: Path) -> str:
     return str(path)
 
 
-def wrk(url: str, *, connections: int, seconds: int, env: dict[str, str]) -> dict[str, Any]:
+def wrk(
+    url: str, *, connections: int, seconds: int, env: dict[str, str], script: Path = LUA
+) -> dict[str, Any]:
     """One wrk run; its Lua summary as a dict."""
     threads = min(connections, os.cpu_count() or 2)
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s"]
-    command += ["--timeout", "10s", "--latency", "-s", str(LUA), url]
+    command += ["--timeout", "10s", "--latency", "-s", str(script), url]
     out = subprocess.run(
         command,
         env=env,

@@ -24,7 +24,7 @@ from s3upload.body_guard import BodyGuard
 from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
 from s3upload.db.writer import RecordWriter
-from s3upload.deps import PublicUrls
+from s3upload.deps import PublicUrls, Services
 from s3upload.docs import describe_settings
 from s3upload.error_handlers import install_error_handlers
 from s3upload.events.router import router as events_router
@@ -74,6 +74,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         hook = AuthzHook(settings.authz) if settings.authz.hook_url else None
         app.state.gate = ScopeGate(settings, hook)
+        app.state.services = Services(
+            settings=settings,
+            store=store,
+            writer=app.state.writer,
+            gate=app.state.gate,
+            sessions=app.state.sessionmaker,
+            pending=app.state.pending,
+        )
         deliverer = None
         tasks: list[asyncio.Task[None]] = []
         if settings.webhooks and settings.delivery.in_app:
@@ -116,10 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.tokens = VerifiedTokens(max_age=settings.auth.jwks_ttl)
     app.state.pending = PendingUploads()
     install_error_handlers(app)
+    # Routes are matched in this order: the ones asked most often come first.
     app.include_router(uploads_router)
+    app.include_router(uppy_router)
     app.include_router(multipart_router)
     app.include_router(files_router)
-    app.include_router(uppy_router)
     app.include_router(events_router)
     app.include_router(health_router)
     install_demo(app)

@@ -13,9 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from s3upload.access.deps import Gate, UppyCancellable, UppyCompletable, UppySignable
+from s3upload.access.deps import UppyCancellable, UppyCompletable, UppySignable
 from s3upload.auth.ratelimit import CreateLimited, SignLimited
 from s3upload.compat.schemas import (
     UppyBatch,
@@ -30,12 +29,11 @@ from s3upload.compat.schemas import (
 from s3upload.db.models import Upload
 from s3upload.db.records import utcnow
 from s3upload.db.session import SessionDep
-from s3upload.deps import SettingsDep, Store, Writer
+from s3upload.deps import App, Services, Store
 from s3upload.docs import responses
 from s3upload.multipart import service as multipart
 from s3upload.multipart.schemas import PartRef
 from s3upload.settings import Settings
-from s3upload.store.client import ObjectStore
 from s3upload.uploads import service
 from s3upload.uploads.schemas import (
     FILE_NAME_MAX,
@@ -96,10 +94,7 @@ def _fields(
 )
 async def params(
     request: Request,
-    writer: Writer,
-    store: Store,
-    settings: SettingsDep,
-    gate: Gate,
+    app: App,
     user: CreateLimited,
     filename: Annotated[
         str,
@@ -132,12 +127,9 @@ async def params(
         for k, v in request.query_params.multi_items()
         if (m := _METADATA_PARAM.match(k))
     }
-    body = _fields(settings, filename=filename, mime=type, metadata=metadata, size=size)
+    body = _fields(app.settings, filename=filename, mime=type, metadata=metadata, size=size)
     upload, target, _ = await service.create_upload(
-        writer=writer,
-        store=store,
-        settings=settings,
-        gate=gate,
+        app,
         user=user,
         body=body,
         single_only=True,
@@ -162,21 +154,15 @@ async def params(
 async def create_multipart(
     body: UppyCreate,
     request: Request,
-    writer: Writer,
-    store: Store,
-    settings: SettingsDep,
-    gate: Gate,
+    app: App,
     user: CreateLimited,
 ) -> UppyCreated:
     """Start a multipart upload for Uppy; parts are planned the way Uppy cuts them."""
     fields = _fields(
-        settings, filename=body.filename, mime=body.type, metadata=body.metadata, size=body.size
+        app.settings, filename=body.filename, mime=body.type, metadata=body.metadata, size=body.size
     )
     upload, _, _ = await service.create_upload(
-        writer=writer,
-        store=store,
-        settings=settings,
-        gate=gate,
+        app,
         user=user,
         body=fields,
         strategy="multipart",
@@ -187,16 +173,10 @@ async def create_multipart(
 
 
 async def _sign(
-    upload: Upload,
-    session: AsyncSession,
-    store: ObjectStore,
-    settings: Settings,
-    numbers: list[int],
+    upload: Upload, app: Services, numbers: list[int]
 ) -> tuple[list[tuple[int, str, dict[str, str]]], int]:
     """(part number, URL, headers a browser may set) for each part, and the URLs' lifetime."""
-    parts, expires_at = await multipart.sign_part_urls(
-        upload, session=session, store=store, settings=settings, numbers=numbers
-    )
+    parts, expires_at = await multipart.sign_part_urls(upload, app=app, numbers=numbers)
     # Browsers set Content-Length themselves and refuse a script that tries to.
     out = [
         (p.part_number, p.url, {k: v for k, v in p.headers.items() if k != "Content-Length"})
@@ -212,9 +192,7 @@ async def _sign(
 )
 async def sign_batch(
     upload: UppySignable,
-    session: SessionDep,
-    store: Store,
-    settings: SettingsDep,
+    app: App,
     limited: SignLimited,
     partNumbers: Annotated[
         str,
@@ -228,7 +206,7 @@ async def sign_batch(
 ) -> UppyBatch:
     """Signed URLs for several parts (`partNumbers=1,2,3`)."""
     numbers = [int(n) for n in partNumbers.split(",")]
-    signed, _ = await _sign(upload, session, store, settings, numbers)
+    signed, _ = await _sign(upload, app, numbers)
     return UppyBatch(
         presignedUrls={str(n): url for n, url, _ in signed},
         headers={str(n): h for n, _, h in signed if h},
@@ -241,15 +219,10 @@ async def sign_batch(
     responses=responses(401, 404, 409, 413, 422, 429),
 )
 async def sign_part(
-    upload: UppySignable,
-    session: SessionDep,
-    store: Store,
-    settings: SettingsDep,
-    limited: SignLimited,
-    partNumber: int,
+    upload: UppySignable, app: App, limited: SignLimited, partNumber: int
 ) -> UppySignedPart:
     """A signed URL for one part."""
-    signed, expires = await _sign(upload, session, store, settings, [partNumber])
+    signed, expires = await _sign(upload, app, [partNumber])
     _, url, headers = signed[0]
     return UppySignedPart(url=url, expires=expires, headers=headers)
 

@@ -123,10 +123,12 @@ def decide(
     pending: Counter[str],
     used: Counter[str],
 ) -> list[QuotaExceeded | None]:
-    """For each upload in order, the quota it would pass, or None; accepted ones count."""
+    """For each upload in order, the quota it would pass, or None; accepted ones count, and
+    an accepted upload that declared no size is capped at what is left of its owner's day."""
     verdicts: list[QuotaExceeded | None] = []
     for upload in uploads:
         owner, size = upload.owner, upload.file_size or 0
+        left = limits.bytes_per_day - used[owner] if limits.bytes_per_day else None
         verdict = None
         if limits.max_pending and pending[owner] >= limits.max_pending:
             verdict = QuotaExceeded(
@@ -138,9 +140,12 @@ def decide(
                     "retryAfter": 60,
                 },
             )
-        elif limits.bytes_per_day and used[owner] + size > limits.bytes_per_day:
+        elif left is not None and (size > left or (upload.file_size is None and left <= 0)):
             verdict = _over_bytes(limits, used[owner])
         else:
+            if left is not None and upload.file_size is None:
+                # Declared nothing: it may hold no more than what is left of the day.
+                upload.size_limit = min(upload.size_limit, left)
             pending[owner] += 1
             used[owner] += size
         verdicts.append(verdict)

@@ -6,8 +6,7 @@ from fastapi import APIRouter
 
 from s3upload.access.deps import SignableUpload
 from s3upload.auth.ratelimit import SignLimited
-from s3upload.db.session import SessionDep
-from s3upload.deps import SettingsDep, Store
+from s3upload.deps import App
 from s3upload.docs import responses
 from s3upload.multipart.schemas import PartsOut, PartsRequest
 from s3upload.multipart.service import sign_part_urls
@@ -21,20 +20,10 @@ router = APIRouter(tags=["uploads"])
     responses=responses(400, 401, 404, 409, 413, 422, 429, 502, 503),
 )
 async def sign_parts(
-    body: PartsRequest,
-    upload: SignableUpload,
-    store: Store,
-    settings: SettingsDep,
-    session: SessionDep,
-    limited: SignLimited,
+    body: PartsRequest, upload: SignableUpload, app: App, limited: SignLimited
 ) -> PartsOut:
     """Signed URLs for any parts of a pending multipart upload (later batches, resume, retry)."""
     parts, expires_at = await sign_part_urls(
-        upload,
-        session=session,
-        store=store,
-        settings=settings,
-        numbers=body.part_numbers,
-        md5s=body.md5s,
+        upload, app=app, numbers=body.part_numbers, md5s=body.md5s
     )
     return PartsOut(parts=parts, expires_at=expires_at)

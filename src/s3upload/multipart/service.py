@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,9 @@ from s3upload.policy import profile_of, url_lifetime
 from s3upload.settings import Profile, Settings
 from s3upload.store.client import NoSuchUpload, ObjectStore, PartListRefused, StoredPart
 from s3upload.store.signer import Credentials
+
+if TYPE_CHECKING:
+    from s3upload.deps import Services
 
 LIST_LIMIT = 1000  # part numbers named in an error's details, at most
 
@@ -102,18 +106,14 @@ def sign_parts(
 
 
 async def sign_part_urls(
-    upload: Upload,
-    *,
-    session: AsyncSession,
-    store: ObjectStore,
-    settings: Settings,
-    numbers: list[int],
-    md5s: dict[int, str] | None = None,
+    upload: Upload, *, app: Services, numbers: list[int], md5s: dict[int, str] | None = None
 ) -> tuple[list[PartTarget], datetime]:
     """Fresh part URLs for a pending multipart upload, and when they expire."""
     require_pending_multipart(upload)
+    store, settings = app.store, app.settings
     if upload.file_size is None:
-        await _check_room(session=session, store=store, settings=settings, upload=upload)
+        async with app.sessions() as session:
+            await _check_room(session=session, store=store, settings=settings, upload=upload)
     now = utcnow()
     profile = profile_of(upload, settings)
     parts = sign_parts(

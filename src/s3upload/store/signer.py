@@ -151,41 +151,50 @@ class Signer:
         head = f"{ALGORITHM}\n{amz_date}\n{scope}\n"
         upload_param = f"uploadId={_enc(upload_id)}"
         host_line = f"host:{self._host}\n"
-        templates = {}
-        for has_length in (False, True):
-            for has_md5 in (False, True):
-                names = ["content-length"] * has_length + ["content-md5"] * has_md5 + ["host"]
-                signed = ";".join(names)
-                auth = [
-                    ("X-Amz-Algorithm", ALGORITHM),
-                    ("X-Amz-Credential", _enc(f"{creds.access_key}/{scope}")),
-                    ("X-Amz-Date", amz_date),
-                    ("X-Amz-Expires", str(min(int(expires_in), MAX_EXPIRES))),
-                    ("X-Amz-SignedHeaders", _enc(signed)),
-                ]
-                if creds.token:
-                    auth.append(("X-Amz-Security-Token", _enc(creds.token)))
-                # Upper-case "X-Amz-*" sorts before "partNumber" and "uploadId".
-                auth_query = "&".join(f"{k}={v}" for k, v in sorted(auth))
-                url_query = "&".join(f"{k}={v}" for k, v in auth)
-                templates[has_length, has_md5] = (
-                    f"PUT\n{path}\n{auth_query}&partNumber=",
-                    f"\n{signed}\n{UNSIGNED_PAYLOAD}",
-                    f"{self._origin}{path}?partNumber=",
-                    f"&{upload_param}&{url_query}&X-Amz-Signature=",
-                )
-        sha256, new_hmac = hashlib.sha256, hmac.new
+        credential = _enc(f"{creds.access_key}/{scope}")
+        expires = str(min(int(expires_in), MAX_EXPIRES))
+        templates: dict[tuple[bool, bool], tuple[str, str, str, str]] = {}
+
+        def template(has_length: bool, has_md5: bool) -> tuple[str, str, str, str]:
+            """The fixed pieces of a part's canonical request and URL, built when first used
+            (a batch needs one or two of the four; a single part URL, one)."""
+            names = ["content-length"] * has_length + ["content-md5"] * has_md5 + ["host"]
+            signed = ";".join(names)
+            auth = [
+                ("X-Amz-Algorithm", ALGORITHM),
+                ("X-Amz-Credential", credential),
+                ("X-Amz-Date", amz_date),
+                ("X-Amz-Expires", expires),
+                ("X-Amz-SignedHeaders", _enc(signed)),
+            ]
+            if creds.token:
+                auth.append(("X-Amz-Security-Token", _enc(creds.token)))
+            # Upper-case "X-Amz-*" sorts before "partNumber" and "uploadId".
+            auth_query = "&".join(f"{k}={v}" for k, v in sorted(auth))
+            url_query = "&".join(f"{k}={v}" for k, v in auth)
+            built = templates[has_length, has_md5] = (
+                f"PUT\n{path}\n{auth_query}&partNumber=",
+                f"\n{signed}\n{UNSIGNED_PAYLOAD}",
+                f"{self._origin}{path}?partNumber=",
+                f"&{upload_param}&{url_query}&X-Amz-Signature=",
+            )
+            return built
+
+        sha256 = hashlib.sha256
+        # Keyed once per batch; each part's signature continues a copy of it.
+        keyed = hmac.new(key_bytes, digestmod=sha256)
         urls = []
         for number, length, md5 in parts:
-            canon_head, canon_tail, url_head, url_tail = templates[
-                length is not None, md5 is not None
-            ]
+            shape = (length is not None, md5 is not None)
+            canon_head, canon_tail, url_head, url_tail = templates.get(shape) or template(*shape)
             headers = "" if length is None else f"content-length:{length}\n"
             if md5 is not None:
                 headers += f"content-md5:{md5}\n"
             canonical = f"{canon_head}{number}&{upload_param}\n{headers}{host_line}{canon_tail}"
             digest = sha256(canonical.encode()).hexdigest()
-            signature = new_hmac(key_bytes, (head + digest).encode(), sha256).hexdigest()
+            mac = keyed.copy()
+            mac.update((head + digest).encode())
+            signature = mac.hexdigest()
             urls.append(f"{url_head}{number}{url_tail}{signature}")
         return urls
 

@@ -11,7 +11,7 @@ from s3upload.access.rules import Action, allowed, load
 from s3upload.auth.deps import CurrentUser
 from s3upload.auth.ratelimit import CreateLimited
 from s3upload.db.session import SessionDep
-from s3upload.deps import PublicLinks, SettingsDep, Store, Writer
+from s3upload.deps import App, PublicLinks, SettingsDep, Store
 from s3upload.docs import responses
 from s3upload.multipart import service as multipart
 from s3upload.multipart.schemas import CompleteRequest, MultipartOut
@@ -38,18 +38,12 @@ router = APIRouter(tags=["uploads"])
 async def presigned_url(
     body: PresignUpload,
     request: Request,
-    writer: Writer,
-    store: Store,
-    settings: SettingsDep,
-    gate: Gate,
+    app: App,
     user: CreateLimited,
 ) -> PresignOut:
     """Sign a single-part upload (PUT, or POST with a size-limiting policy) for one file."""
     upload, target, _ = await service.create_upload(
-        writer=writer,
-        store=store,
-        settings=settings,
-        gate=gate,
+        app,
         user=user,
         body=body,
         single_only=True,
@@ -72,10 +66,7 @@ async def presigned_url(
 async def create_upload(
     body: CreateUpload,
     request: Request,
-    writer: Writer,
-    store: Store,
-    settings: SettingsDep,
-    gate: Gate,
+    app: App,
     user: CreateLimited,
 ) -> UploadOut:
     """Create an upload: single-part or multipart by size, recorded `pending`, with signed URLs.
@@ -83,9 +74,7 @@ async def create_upload(
     Multipart answers carry the part plan and the first batch of part URLs; ask
     `POST /uploads/{id}/parts` for the rest.
     """
-    upload, single, plan = await service.create_upload(
-        writer=writer, store=store, settings=settings, gate=gate, user=user, body=body
-    )
+    upload, single, plan = await service.create_upload(app, user=user, body=body)
     request.state.upload_id = str(upload.id)
     return to_out(upload, single, plan)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,10 +14,9 @@ from s3upload.access.rules import Action
 from s3upload.access.scopes import ScopeAction, ScopeGate
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
-from s3upload.db.quotas import check_size, remaining_bytes
+from s3upload.db.quotas import check_size
 from s3upload.db.records import conflict, settle, utcnow
 from s3upload.db.states import PROCESSOR_STATUSES, Status, can_move
-from s3upload.db.writer import RecordWriter
 from s3upload.errors import (
     AuthorizationUnavailable,
     Forbidden,
@@ -32,11 +32,14 @@ from s3upload.metrics import UPLOADS_CREATED
 from s3upload.multipart import service as multipart
 from s3upload.multipart.planning import MAX_OBJECT, plan, plan_like_uppy
 from s3upload.multipart.schemas import MultipartOut, PartRef
-from s3upload.settings import Profile, Settings
+from s3upload.settings import Profile
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.schemas import SingleTarget, StatusUpdate, UploadFields
 from s3upload.uploads.signing import sign_single
 from s3upload.uploads.verify import DONE, verify_and_mark
+
+if TYPE_CHECKING:
+    from s3upload.deps import Services
 
 log = logging.getLogger("s3upload.uploads")
 
@@ -71,11 +74,8 @@ async def _ask_scope(
 
 
 async def create_upload(
+    app: Services,
     *,
-    writer: RecordWriter,
-    store: ObjectStore,
-    settings: Settings,
-    gate: ScopeGate,
     user: User,
     body: UploadFields,
     single_only: bool = False,
@@ -87,6 +87,7 @@ async def create_upload(
     The strategy follows the size unless given; `single_only` (the one-request route) refuses
     files that need multipart. `uppy_parts` plans parts the way Uppy cuts them.
     """
+    writer, store, settings = app.writer, app.store, app.settings
     profile = policy.pick_profile(settings, body.profile, user)
     policy.check_file(profile, body.profile, file_type=body.file_type, file_size=body.file_size)
     single_max = settings.s3.single_part_max
@@ -107,7 +108,7 @@ async def create_upload(
     policy.check_scope(profile, body.profile, body.scope)
     metadata = policy.check_metadata(profile, body.metadata)
     if body.scope is not None and profile.access != "owner":
-        metadata = await _ask_scope(gate, user, body, profile, metadata)
+        metadata = await _ask_scope(app.gate, user, body, profile, metadata)
     policy.check_required(profile, metadata)
     checksum_algorithm = checksum_value = None
     if body.checksum is not None:
@@ -124,12 +125,9 @@ async def create_upload(
     check_size(settings.limits, size)
     now = utcnow()
     size_limit = min(profile.max_size, single_max if strategy == "single" else MAX_OBJECT)
-    if size is None:
-        # Nothing declared to count now: the store's bytes count at verification, and the
-        # upload may hold no more than what is left of the owner's day.
-        async with writer.engine.connect() as conn:
-            left = await remaining_bytes(conn, settings.limits, user.owner, now)
-        size_limit = min(size_limit, left) if left is not None else size_limit
+    # Without a size nothing is counted now (the store's bytes count at verification); the
+    # record writer caps size_limit at what is left of the owner's day, in the same query as
+    # the quotas, so anything signed from it is signed after the write.
     upload_id = uuid.uuid4()
     window = profile.url_expires if strategy == "single" else settings.upload.window
     upload = Upload(
@@ -161,8 +159,8 @@ async def create_upload(
         # Fail before writing anything if the store is down or misconfigured.
         await store.check()
         creds = await store.credentials()
-        target = sign_single(upload, store=store, creds=creds, profile=profile, now=now)
         await writer.add(upload)
+        target = sign_single(upload, store=store, creds=creds, profile=profile, now=now)
         UPLOADS_CREATED.labels(strategy="single", profile=body.profile).inc()
         return upload, target, None
 
