@@ -13,10 +13,11 @@ from s3upload.access.pending import PendingUploads
 from s3upload.access.rules import Action, load
 from s3upload.access.scopes import ScopeGate
 from s3upload.auth.deps import CurrentUser
+from s3upload.auth.ratelimit import SignLimited
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
 from s3upload.db.session import SessionDep
-from s3upload.deps import App, Services
+from s3upload.deps import Services
 from s3upload.errors import NotFound
 
 
@@ -34,9 +35,9 @@ async def _resolve(
     action: Action,
     upload_id: uuid.UUID,
 ) -> Upload:
-    """The upload if the caller may do `action`; an action that may end it (anything but
-    reading) first forgets it from the pending uploads kept for signing."""
-    if action not in (Action.READ, Action.DOWNLOAD):
+    """The upload if the caller may do `action`; an action that may end it first forgets it
+    from the pending uploads kept for signing."""
+    if action not in (Action.READ, Action.DOWNLOAD, Action.SIGN):
         pending: PendingUploads = request.app.state.pending
         pending.drop(upload_id)
     return await load(session, user, action, gate, upload_id=upload_id)
@@ -88,18 +89,19 @@ def uppy_upload_for(action: Action) -> Callable[..., Awaitable[Upload]]:
     return dependency
 
 
-async def signable_upload(id: uuid.UUID, request: Request, user: CurrentUser, app: App) -> Upload:
-    """The upload named by the path's `id`, if the caller may sign its parts."""
+async def signable_upload(id: uuid.UUID, request: Request, user: SignLimited) -> Upload:
+    """The upload named by the path's `id`, if the caller may sign its parts (a signing,
+    counted against the caller's rate limits)."""
     request.state.upload_id = str(id)
-    return await _signable(app, user, id)
+    return await _signable(request.app.state.services, user, id)
 
 
 async def uppy_signable_upload(
-    uploadId: uuid.UUID, key: UppyKey, request: Request, user: CurrentUser, app: App
+    uploadId: uuid.UUID, key: UppyKey, request: Request, user: SignLimited
 ) -> Upload:
     """The same for Uppy's routes."""
     request.state.upload_id = str(uploadId)
-    return _keyed(await _signable(app, user, uploadId), key)
+    return _keyed(await _signable(request.app.state.services, user, uploadId), key)
 
 
 def _keyed(upload: Upload, key: str) -> Upload:
@@ -118,5 +120,6 @@ DeletableUpload = Annotated[Upload, Depends(upload_for(Action.DELETE))]
 ClaimableUpload = Annotated[Upload, Depends(upload_for(Action.CLAIM))]
 
 UppySignable = Annotated[Upload, Depends(uppy_signable_upload)]
+UppyPartsReadable = Annotated[Upload, Depends(uppy_upload_for(Action.SIGN))]
 UppyCompletable = Annotated[Upload, Depends(uppy_upload_for(Action.COMPLETE))]
 UppyCancellable = Annotated[Upload, Depends(uppy_upload_for(Action.CANCEL))]

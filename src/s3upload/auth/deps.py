@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.datastructures import State
 
 from s3upload.auth.cache import VerifiedTokens
 from s3upload.auth.tokens import User, verify
 from s3upload.errors import MissingToken
-
-bearer = HTTPBearer(auto_error=False, description="A JWT whose `sub` owns the uploads.")
 
 
 async def authenticate(app_state: State, authorization: str | None) -> User:
@@ -29,17 +27,27 @@ async def authenticate(app_state: State, authorization: str | None) -> User:
     return user
 
 
-async def current_user(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> User:
-    """The verified caller; 401 with `WWW-Authenticate: Bearer` otherwise."""
-    # Requests with a body were authenticated before it was read (BodyGuard).
-    user = getattr(request.state, "user", None)
-    if not isinstance(user, User):
-        user = await authenticate(request.app.state, request.headers.get("Authorization"))
-    request.state.owner = user.owner  # for the access log
-    return user
+class BearerUser(HTTPBearer):
+    """The verified caller; 401 with `WWW-Authenticate: Bearer` otherwise.
+
+    A bearer security scheme itself (so the OpenAPI document declares it on every route that
+    needs a token) rather than a dependency on one: FastAPI resolves each dependency on every
+    request, and this makes the caller one instead of two.
+    """
+
+    async def __call__(self, request: Request) -> User:  # type: ignore[override]
+        """The caller of `request`."""
+        # Requests with a body were authenticated before it was read (BodyGuard).
+        user = getattr(request.state, "user", None)
+        if not isinstance(user, User):
+            user = await authenticate(request.app.state, request.headers.get("Authorization"))
+        request.state.owner = user.owner  # for the access log
+        return user
 
 
+current_user = BearerUser(
+    auto_error=False,
+    scheme_name="HTTPBearer",
+    description="A JWT whose `sub` owns the uploads.",
+)
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -14,8 +14,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from s3upload.access.deps import UppyCancellable, UppyCompletable, UppySignable
-from s3upload.auth.ratelimit import CreateLimited, SignLimited
+from s3upload.access.deps import (
+    UppyCancellable,
+    UppyCompletable,
+    UppyPartsReadable,
+    UppySignable,
+)
+from s3upload.auth.ratelimit import CreateLimited
 from s3upload.compat.schemas import (
     UppyBatch,
     UppyComplete,
@@ -193,7 +198,6 @@ async def _sign(
 async def sign_batch(
     upload: UppySignable,
     app: App,
-    limited: SignLimited,
     partNumbers: Annotated[
         str,
         Query(
@@ -218,9 +222,7 @@ async def sign_batch(
     response_model=UppySignedPart,
     responses=responses(401, 404, 409, 413, 422, 429),
 )
-async def sign_part(
-    upload: UppySignable, app: App, limited: SignLimited, partNumber: int
-) -> UppySignedPart:
+async def sign_part(upload: UppySignable, app: App, partNumber: int) -> UppySignedPart:
     """A signed URL for one part."""
     signed, expires = await _sign(upload, app, [partNumber])
     _, url, headers = signed[0]
@@ -230,7 +232,7 @@ async def sign_part(
 @router.get(
     "/multipart/{uploadId}", response_model=list[UppyPart], responses=responses(401, 404, 409)
 )
-async def list_parts(upload: UppySignable, store: Store) -> list[UppyPart]:
+async def list_parts(upload: UppyPartsReadable, store: Store) -> list[UppyPart]:
     """The parts already in the store (Uppy resumes from these); for the uploader only."""
     multipart.require_pending_multipart(upload)
     stored = await multipart.uploaded_parts(upload, store=store) or []

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from s3upload.access.deps import SignableUpload
-from s3upload.auth.ratelimit import SignLimited
 from s3upload.deps import App
 from s3upload.docs import responses
 from s3upload.multipart.schemas import PartsOut, PartsRequest
@@ -19,9 +18,7 @@ router = APIRouter(tags=["uploads"])
     response_model=PartsOut,
     responses=responses(400, 401, 404, 409, 413, 422, 429, 502, 503),
 )
-async def sign_parts(
-    body: PartsRequest, upload: SignableUpload, app: App, limited: SignLimited
-) -> PartsOut:
+async def sign_parts(body: PartsRequest, upload: SignableUpload, app: App) -> PartsOut:
     """Signed URLs for any parts of a pending multipart upload (later batches, resume, retry)."""
     parts, expires_at = await sign_part_urls(
         upload, app=app, numbers=body.part_numbers, md5s=body.md5s
