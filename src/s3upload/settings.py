@@ -149,7 +149,7 @@ class DatabaseSettings(BaseModel):
     pool_timeout: float = Field(default=5.0, description="Seconds to wait for a connection.")
     pre_ping: bool = Field(
         default=True,
-        description="Test each pooled connection before use (one round trip per request); "
+        description="Check each pooled connection before use (a ping if it sat idle over 10 s); "
         "off, a request on a connection the database dropped fails with 503 once.",
     )
     write_batch: int = Field(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from s3upload.app import create_app
 from tests.conftest import make_settings
@@ -97,3 +100,33 @@ async def test_database_down_is_503(services, auth):
         assert ready.status_code == 503
         assert ready.json()["checks"]["database"] == "unavailable"
         assert (await down.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_connections_the_database_dropped_are_replaced_unseen(services, app, auth):
+    """Pooled connections whose backends were terminated (as by a restart) are noticed at
+    checkout and replaced: no request fails."""
+    # `app` (the session's) has put the bucket in place; this app has a pool of its own.
+    mine = create_app(make_settings(services, database={"pool_size": 2}))
+    transport = httpx.ASGITransport(app=mine)
+    async with (
+        mine.router.lifespan_context(mine),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+    ):
+        engine = mine.state.engine
+        # Both pooled connections open at once, so they are two; then back in the pool.
+        async with engine.connect() as one, engine.connect() as two:
+            pids = [
+                (await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar()
+                for conn in (one, two)
+            ]
+        killer = create_async_engine(services.database_url, poolclass=NullPool)
+        async with killer.connect() as conn:
+            for pid in pids:
+                stopped = await conn.exec_driver_sql("SELECT pg_terminate_backend($1)", (pid,))
+                assert stopped.scalar() is True
+        await killer.dispose()
+        await asyncio.sleep(0.2)  # the terminations reach the pool's sockets
+        for _ in range(3):
+            resp = await c.post("/uploads", json=BODY, headers=auth)
+            assert resp.status_code == 201, resp.text
+            assert (await c.get("/files", headers=auth)).status_code == 200
