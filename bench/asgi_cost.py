@@ -130,8 +130,8 @@ async def measure(args: argparse.Namespace, env: dict[str, str]) -> dict[str, An
             ),
         }
         results: dict[str, list[float]] = {name: [] for name in calls}
-        for call in calls.values():  # warm-up: imports, caches, prepared statements
-            await cpu_per_request(call, 200, args.concurrency)
+        for call in calls.values():  # warm-up: every token verified once, caches, statements
+            await cpu_per_request(call, len(owners) + 200, args.concurrency)
         for _ in range(args.rounds):
             for name, call in calls.items():
                 results[name].append(await cpu_per_request(call, args.requests, args.concurrency))

@@ -7,6 +7,7 @@ import binascii
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from s3upload.db.models import Upload
@@ -81,13 +82,15 @@ def sign_parts(
         )
     # MD5s of parts not asked for sign nothing: they are left aside, not refused.
     md5s = md5s or {}
-    specs: list[tuple[int, int | None, str | None]] = []
-    for n in wanted:
-        md5 = _parse_md5(n, md5s[n]) if n in md5s else None
-        length = None
-        if upload.file_size and upload.part_size:
-            length = part_length(upload.file_size, upload.part_size, n)
-        specs.append((n, length, md5))
+    size, part_size = upload.file_size, upload.part_size
+    specs: list[tuple[int, int | None, str | None]] = [
+        (
+            n,
+            part_length(size, part_size, n) if size and part_size else None,
+            _parse_md5(n, md5s[n]) if n in md5s else None,
+        )
+        for n in wanted
+    ]
     urls = store.signer.presign_parts(
         upload.key,
         creds=creds,
@@ -96,13 +99,24 @@ def sign_parts(
         expires_in=url_lifetime(upload, profile, now),
         now=now,
     )
-    out = []
-    for (n, length, md5), url in zip(specs, urls, strict=True):
-        headers = {} if length is None else {"Content-Length": str(length)}
-        if md5:
-            headers["Content-MD5"] = md5
-        out.append(PartTarget(part_number=n, url=url, headers=headers))
-    return out
+    # Validated as one list (in pydantic's compiled code) rather than part by part.
+    return _PART_TARGETS.validate_python(
+        [
+            {"part_number": n, "url": url, "headers": _part_headers(length, md5)}
+            for (n, length, md5), url in zip(specs, urls, strict=True)
+        ]
+    )
+
+
+_PART_TARGETS = TypeAdapter(list[PartTarget])
+
+
+def _part_headers(length: int | None, md5: str | None) -> dict[str, str]:
+    """The headers a part's URL was signed with, which its PUT must send."""
+    headers = {} if length is None else {"Content-Length": str(length)}
+    if md5:
+        headers["Content-MD5"] = md5
+    return headers
 
 
 async def sign_part_urls(
