@@ -38,36 +38,42 @@ from bench.throughput import BODY
 Call = Callable[[], Awaitable[int]]
 
 
+def scope(method: str, path: str, query: str, headers: list[tuple[bytes, bytes]]) -> dict:
+    """An HTTP request's ASGI scope, as uvicorn builds it."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+
+
+def headers_for(token: str, body: bytes) -> list[tuple[bytes, bytes]]:
+    """A JSON request's headers with a bearer token."""
+    return [
+        (b"host", b"127.0.0.1"),
+        (b"authorization", f"Bearer {token}".encode()),
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+
+
 def caller(app: Any, method: str, path: str, query: str, tokens: list[str], body: bytes) -> Call:
     """A function that sends one request to `app` and returns its status; the bearer tokens
     rotate (creates by 1,000 owners stay within each owner's pending quota)."""
-    headers = [
-        [
-            (b"host", b"127.0.0.1"),
-            (b"authorization", f"Bearer {token}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        for token in tokens
-    ]
+    headers = [headers_for(token, body) for token in tokens]
     turn = itertools.count()
 
     async def call() -> int:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": headers[next(turn) % len(headers)],
-            "client": ("127.0.0.1", 50000),
-            "server": ("127.0.0.1", 8000),
-            "state": {},
-        }
         sent = False
         status = 0
 
@@ -83,7 +89,8 @@ def caller(app: Any, method: str, path: str, query: str, tokens: list[str], body
             if message["type"] == "http.response.start":
                 status = message["status"]
 
-        await app(scope, receive, send)
+        request = scope(method, path, query, headers[next(turn) % len(headers)])
+        await app(request, receive, send)
         return status
 
     return call
@@ -150,27 +157,8 @@ async def _start_multipart(app: Any, token: str) -> dict[str, Any]:
         if message["type"] == "http.response.body":
             answer.update(json.loads(message["body"]))
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/s3/multipart",
-        "raw_path": b"/s3/multipart",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"127.0.0.1"),
-            (b"authorization", f"Bearer {token}".encode()),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    await app(scope, receive, send)
+    request = scope("POST", "/s3/multipart", "", headers_for(token, body.encode()))
+    await app(request, receive, send)
     return answer
 
 

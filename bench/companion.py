@@ -61,6 +61,7 @@ GET_LUA = ROOT / "bench" / "wrk" / "get.lua"
 POST_LUA = ROOT / "bench" / "wrk" / "post.lua"
 REPORT = ROOT / "docs" / "bench" / "companion.md"
 RAW = STATE / "companion.json"
+PLOT = ROOT / "docs" / "bench" / "perf" / "companion.png"
 TICK = os.sysconf("SC_CLK_TCK")
 MiB = 1 << 20
 # The service's Uppy batch route takes up to 4,096 characters of part numbers.
@@ -647,6 +648,9 @@ def report(
         "and after every measured run. PostgreSQL's (every backend) is shown beside "
         "s3upload's: Companion's routes use no database.",
         "",
+        "![requests per second and p99 of every route, Companion beside s3upload]"
+        "(perf/companion.png)",
+        "",
         "Before measuring, every route was asked once and its URL used: RGW took the bytes "
         "each time (Companion's POST form 201, its part URLs 200; s3upload's PUT 200, POST "
         "form 204, part URLs 200).",
@@ -1070,6 +1074,34 @@ def main() -> None:
     write_report(raw, args.out)
 
 
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    """Requests per second and p99 of every route, Companion's beside s3upload's."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    targets = list(dict.fromkeys(r["target"] for r in runs))
+    rps = [_med([r["rps"] for r in runs if r["target"] == t]) for t in targets]
+    p99 = [_med([r["p99_us"] for r in runs if r["target"] == t]) / 1000 for t in targets]
+    colours = ["#888888" if t.startswith("companion") else "#2b6cb0" for t in targets]
+    names = [t.replace("s3upload ", "").replace("companion ", "Companion ") for t in targets]
+    names = [n.replace("/{uploadId}/{partNumber}?key=…", "/{id}/{n}") for n in names]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    for ax, values, title in ((left, rps, "requests/s"), (right, p99, "p99 latency, ms")):
+        ax.barh(range(len(targets)), values, color=colours)
+        ax.set_yticks(range(len(targets)), names if ax is left else [""] * len(targets))
+        ax.invert_yaxis()
+        ax.set_title(title)
+        ax.grid(axis="x", alpha=0.3)
+    right.set_xscale("log")
+    left.tick_params(axis="y", labelsize=7)
+    fig.suptitle("Companion (grey) and s3upload (blue), 64 connections, medians of the rounds")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_report(raw: dict[str, Any], out: Path) -> None:
     text = report(
         argparse.Namespace(**raw["args"]),
@@ -1082,6 +1114,7 @@ def write_report(raw: dict[str, Any], out: Path) -> None:
         raw["rss"],
     )
     out.write_text(text)
+    plot(raw["runs"], PLOT)
     print(text)
 
 

@@ -112,7 +112,10 @@ class RecordWriter:
 
 
 def _row(upload: Upload) -> dict[str, Any]:
-    row = {column: getattr(upload, attr) for column, attr in _COLUMNS}
+    # A new object's values are in its __dict__; reading them there skips the ORM's
+    # instrumented getter, some 40 calls per record.
+    values = upload.__dict__
+    row = {column: values.get(attr) for column, attr in _COLUMNS}
     for column, default in _DEFAULTS.items():
         if row[column] is None:
             row[column] = default
