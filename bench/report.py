@@ -1,7 +1,8 @@
-"""Plots and Markdown tables from docs/bench/perf/throughput.json and docs/bench/perf/growth.json.
+"""Plots and Markdown tables from the raw results in docs/bench/perf/.
 
 Usage: python bench/report.py   (needs matplotlib: pip install -e .[bench])
-Writes docs/bench/perf/throughput.png and docs/bench/perf/growth.png; prints the tables.
+From throughput.json (and throughput-2.json, the second round's before and after), writes
+throughput.png (throughput-2.png); from growth.json, growth.png; prints the tables.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def throughput_table(runs: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def plot_throughput(runs: list[dict[str, Any]]) -> None:
+def plot_throughput(runs: list[dict[str, Any]], stem: str = "throughput") -> None:
     """Requests per second and p99 by connections, per route and code version."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     keys = sorted({(r["label"], r["route"]) for r in runs if not r["urls"]})
@@ -60,7 +61,8 @@ def plot_throughput(runs: list[dict[str, Any]]) -> None:
     right.set_yscale("log")
     left.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(PERF / "throughput.png", dpi=110)
+    fig.savefig(PERF / f"{stem}.png", dpi=110)
+    plt.close(fig)
 
 
 def growth_table(growth: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -98,10 +100,11 @@ def plot_growth(growth: dict[str, dict[str, dict[str, float]]]) -> None:
 
 
 def main() -> None:
-    if (PERF / "throughput.json").exists():
-        runs = json.loads((PERF / "throughput.json").read_text())
-        plot_throughput(runs)
-        print(throughput_table(runs), end="\n\n")
+    for name in ("throughput", "throughput-2"):
+        if (PERF / f"{name}.json").exists():
+            runs = json.loads((PERF / f"{name}.json").read_text())
+            plot_throughput(runs, name)
+            print(throughput_table(runs), end="\n\n")
     if (PERF / "growth.json").exists():
         growth = json.loads((PERF / "growth.json").read_text())
         plot_growth(growth)
