@@ -7,10 +7,12 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from s3upload.app import create_app
+from s3upload.db import session as session_module
 from tests.conftest import make_settings
 from tests.helpers import assert_error
 
@@ -130,3 +132,28 @@ async def test_connections_the_database_dropped_are_replaced_unseen(services, ap
             resp = await c.post("/uploads", json=BODY, headers=auth)
             assert resp.status_code == 201, resp.text
             assert (await c.get("/files", headers=auth)).status_code == 200
+
+
+async def test_connections_idle_for_long_are_pinged_before_use(services, app, auth, monkeypatch):
+    """A connection idle past PING_AFTER_IDLE is pinged at checkout (inside the pool's
+    greenlet, as SQLAlchemy's own pre-ping runs) and, healthy, handed out."""
+    monkeypatch.setattr(session_module, "PING_AFTER_IDLE", 0.0)
+    pings = 0
+    real_ping = AsyncAdapt_asyncpg_connection.ping
+
+    def counted(self: AsyncAdapt_asyncpg_connection) -> None:
+        nonlocal pings
+        pings += 1
+        real_ping(self)  # the real round trip, counted
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counted)
+    mine = create_app(make_settings(services, database={"pool_size": 1}))
+    transport = httpx.ASGITransport(app=mine)
+    async with (
+        mine.router.lifespan_context(mine),
+        httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+    ):
+        for _ in range(3):
+            assert (await c.post("/uploads", json=BODY, headers=auth)).status_code == 201
+            assert (await c.get("/files", headers=auth)).status_code == 200
+    assert pings >= 6  # every checkout, the writer's and the sessions'
