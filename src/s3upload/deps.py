@@ -51,12 +51,6 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_writer(request: Request) -> RecordWriter:
-    """The application's writer of new upload records."""
-    writer: RecordWriter = request.app.state.writer
-    return writer
-
-
 class PublicUrls:
     """Where anyone fetches a public profile's objects: PUBLIC_BASE_URL (a CDN), or the
     bucket's own URL on the public endpoint."""
@@ -82,4 +76,3 @@ App = Annotated[Services, Depends(get_services)]
 Store = Annotated[ObjectStore, Depends(get_store)]
 PublicLinks = Annotated[PublicUrls, Depends(get_public_urls)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-Writer = Annotated[RecordWriter, Depends(get_writer)]
