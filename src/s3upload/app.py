@@ -25,7 +25,7 @@ from s3upload.body_guard import BodyGuard
 from s3upload.compat.router import router as uppy_router
 from s3upload.db.session import make_engine, make_sessionmaker
 from s3upload.db.writer import RecordWriter
-from s3upload.deps import PublicUrls, Services
+from s3upload.deps import PublicUrls
 from s3upload.docs import describe_settings
 from s3upload.error_handlers import install_error_handlers
 from s3upload.events.router import router as events_router
@@ -36,6 +36,7 @@ from s3upload.health import router as health_router
 from s3upload.logs import AccessLogMiddleware, setup_logging
 from s3upload.multipart.router import router as multipart_router
 from s3upload.processing.worker import Processor
+from s3upload.services import Services
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.router import router as uploads_router

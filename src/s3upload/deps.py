@@ -7,30 +7,14 @@ cost of its own (about 20 µs each here), so one that carries five costs a fifth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from s3upload.access.pending import PendingUploads
-from s3upload.access.scopes import ScopeGate
-from s3upload.db.writer import RecordWriter
+from s3upload.services import Services
 from s3upload.settings import Settings
 from s3upload.store.client import ObjectStore
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What the running app holds for its routes."""
-
-    settings: Settings
-    store: ObjectStore
-    writer: RecordWriter
-    gate: ScopeGate
-    sessions: async_sessionmaker[AsyncSession]
-    pending: PendingUploads
 
 
 async def get_services(request: Request) -> Services:

@@ -17,8 +17,8 @@ from s3upload.auth.ratelimit import SignLimited
 from s3upload.auth.tokens import User
 from s3upload.db.models import Upload
 from s3upload.db.session import SessionDep
-from s3upload.deps import Services
 from s3upload.errors import NotFound
+from s3upload.services import Services
 
 
 async def scope_gate(request: Request) -> ScopeGate:

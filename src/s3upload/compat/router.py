@@ -34,10 +34,11 @@ from s3upload.compat.schemas import (
 from s3upload.db.models import Upload
 from s3upload.db.records import utcnow
 from s3upload.db.session import SessionDep
-from s3upload.deps import App, Services, Store
+from s3upload.deps import App, Store
 from s3upload.docs import responses
 from s3upload.multipart import service as multipart
 from s3upload.multipart.schemas import PartRef
+from s3upload.services import Services
 from s3upload.settings import Settings
 from s3upload.uploads import service
 from s3upload.uploads.schemas import (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,12 +26,10 @@ from s3upload.errors import (
 from s3upload.multipart.planning import MAX_PARTS, part_length
 from s3upload.multipart.schemas import PartRef, PartTarget, UploadedPart
 from s3upload.policy import profile_of, url_lifetime
+from s3upload.services import Services
 from s3upload.settings import Profile, Settings
 from s3upload.store.client import NoSuchUpload, ObjectStore, PartListRefused, StoredPart
 from s3upload.store.signer import Credentials
-
-if TYPE_CHECKING:
-    from s3upload.deps import Services
 
 LIST_LIMIT = 1000  # part numbers named in an error's details, at most
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,14 +31,12 @@ from s3upload.metrics import UPLOADS_CREATED
 from s3upload.multipart import service as multipart
 from s3upload.multipart.planning import MAX_OBJECT, plan, plan_like_uppy
 from s3upload.multipart.schemas import MultipartOut, PartRef
+from s3upload.services import Services
 from s3upload.settings import Profile
 from s3upload.store.client import ObjectStore
 from s3upload.uploads.schemas import SingleTarget, StatusUpdate, UploadFields
 from s3upload.uploads.signing import sign_single
 from s3upload.uploads.verify import DONE, verify_and_mark
-
-if TYPE_CHECKING:
-    from s3upload.deps import Services
 
 log = logging.getLogger("s3upload.uploads")
 
